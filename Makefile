@@ -1,0 +1,43 @@
+# The two commands of the README:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DB     ?= calltrace.db
+SAMPLE  = src/calltrace/data/sample.pcap
+
+.PHONY: demo test lint fuzz bench clean
+
+$(BIN)/calltrace: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/calltrace
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## demo: analyze the bundled sample capture into a SQLite file and print the call table
+demo: $(BIN)/calltrace
+	$(BIN)/calltrace analyze $(SAMPLE) --db $(DB)
+
+## lint: ruff and mypy
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+## test: lint, then the whole test suite
+test: lint
+	$(BIN)/pytest -n 2 -q
+
+## fuzz: the long fuzz run (see docs/testing.md); N inputs per decoder
+fuzz: $(VENV)/.dev
+	$(BIN)/python bench/fuzz_decoders.py --inputs $${N:-1000000}
+
+## bench: the speed figures of docs/performance.md (needs tshark)
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench_analyze.py
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,13 +1,223 @@
-"""Command line (placeholder until the pipeline lands)."""
+"""The ``calltrace`` command (typer + rich). Commands stay thin: they parse options,
+call the pipeline or the query layer, and hand the result to a view."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-app = typer.Typer(help="CallTrace: VoIP call trap-and-trace.")
+from calltrace import __version__
+from calltrace.pipeline import Analysis, Analyzer
+from calltrace.report import console as views
+from calltrace.report.jsondoc import document
+from calltrace.sources.pcapfile import read_chunks
+from calltrace.timeutil import parse_time
+
+app = typer.Typer(
+    help="CallTrace: rebuild and trace VoIP calls from captures; find fraud and attacks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+#: Files bigger than this get a progress bar (on a terminal).
+PROGRESS_MIN_BYTES = 16 << 20
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="CALLTRACE_DB",
+        help="SQLite file, or a SQLAlchemy URL (postgresql+psycopg://...).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"calltrace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """CallTrace: rebuild and trace VoIP calls from captures; find fraud and attacks."""
+
+
+def _run(paths: list[Path], sink: Any) -> Analysis:
+    analyzer = Analyzer(sink)
+    total = sum(p.stat().st_size for p in paths)
+    show = total >= PROGRESS_MIN_BYTES and err.is_terminal
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("analyzing", total=total)
+        for path in paths:
+            progress.update(task, description=path.name)
+            analyzer.begin_file(str(path))
+            for chunk in read_chunks(path, progress=lambda n: progress.advance(task, n)):
+                analyzer.feed(chunk)
+            analyzer.end_file()
+        return analyzer.finish()
 
 
 @app.command()
-def version() -> None:
-    """Print the version."""
-    from calltrace import __version__
+def analyze(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Capture files (pcap or pcapng), read in order as one stream.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    db: DbOption = "calltrace.db",
+    as_json: JsonOption = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write to the database.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Rows of the call table to print.")] = 100,
+) -> None:
+    """Decode captures, rebuild calls and registrations, store them, print the call table."""
+    sink = None
+    if not no_store:
+        from calltrace.store.db import open_engine
+        from calltrace.store.writer import StoreSink
 
-    typer.echo(__version__)
+        sink = StoreSink(open_engine(db))
+    analysis = _run(paths, sink)
+    if sink is not None:
+        sink.close()
+    if as_json:
+        json.dump(document(analysis), sys.stdout, separators=(",", ":"), ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    _print_summary(analysis, None if no_store else db, limit)
+
+
+def _print_summary(analysis: Analysis, db: str | None, limit: int) -> None:
+    stats = analysis.stats
+    shown = analysis.calls[:limit]
+    out.print(views.call_table([_call_row(c) for c in shown], title="Calls"))
+    if len(analysis.calls) > limit:
+        out.print(
+            f"... {len(analysis.calls) - limit} more calls"
+            " (use --limit, --json, or `calltrace calls`)"
+        )
+    methods = ", ".join(f"{k} {v}" for k, v in sorted(stats.methods.items()))
+    out.print(
+        f"[bold]{len(analysis.files)}[/] file(s), {stats.packets} packets, "
+        f"{stats.sip_messages} SIP messages ({methods}), [bold]{len(analysis.calls)}[/] calls, "
+        f"{len(analysis.registrations)} registrations, {stats.decode_errors} decode errors, "
+        f"{stats.defects} messages with defects"
+    )
+    if db is not None:
+        out.print(f"stored in [bold]{db}[/]")
+
+
+def _call_row(call: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(call)
+
+
+@app.command()
+def calls(
+    db: DbOption = "calltrace.db",
+    caller: Annotated[str | None, typer.Option(help="Caller number contains this.")] = None,
+    callee: Annotated[str | None, typer.Option(help="Callee number contains this.")] = None,
+    ip: Annotated[str | None, typer.Option(help="Signalling source or destination IP.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Calls starting at or after (ISO 8601 or epoch).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Calls starting before this time.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(help="completed|answered|cancelled|rejected|failed|in_progress"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many calls.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """Query stored calls."""
+    from calltrace.store.db import open_engine
+    from calltrace.store.queries import find_calls
+
+    _require_db(db)
+    try:
+        since_ts = parse_time(since) if since else None
+        until_ts = parse_time(until) if until else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    rows = find_calls(
+        open_engine(db),
+        caller=caller,
+        callee=callee,
+        ip=ip,
+        since=since_ts,
+        until=until_ts,
+        state=state,
+        limit=limit,
+    )
+    if as_json:
+        from calltrace.report.jsondoc import CALL_TIMES, iso
+
+        for row in rows:
+            for key in CALL_TIMES:
+                row[key] = iso(row[key])
+        json.dump({"calls": rows}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    out.print(views.call_table(rows, title=f"{len(rows)} calls"))
+
+
+@app.command()
+def show(
+    call_id: Annotated[str, typer.Argument(help="Call-ID (or a unique prefix of it).")],
+    db: DbOption = "calltrace.db",
+    raw: Annotated[bool, typer.Option("--raw", help="Also print every message as sent.")] = False,
+) -> None:
+    """Print one call: its fields and its ladder diagram (like sngrep)."""
+    from calltrace.store.db import open_engine
+    from calltrace.store.queries import call_messages, get_call
+
+    _require_db(db)
+    engine = open_engine(db)
+    call = get_call(engine, call_id)
+    if call is None:
+        err.print(f"no call with Call-ID {call_id!r} in {db}")
+        raise typer.Exit(1)
+    messages = call_messages(engine, call["call_id"])
+    out.print(views.call_details(call))
+    out.print()
+    out.print(views.ladder(messages))
+    if raw:
+        for message in messages:
+            out.rule(f"packet {message['packet']}")
+            out.print(message["raw"].decode("utf-8", "replace"), markup=False, highlight=False)
+
+
+def _require_db(db: str) -> None:
+    if "://" not in db and not os.path.exists(db):
+        err.print(f"no database at {db!r}: run `calltrace analyze CAPTURE --db {db}` first")
+        raise typer.Exit(1)

@@ -1,0 +1,304 @@
+"""The analysis pipeline: capture bytes in, SIP messages, calls and errors out.
+
+It wires the pure layers together (decode -> trace) and owns no file or socket: the
+caller (``sources/``, the CLI) reads the bytes and feeds them, so the same pipeline runs
+on a file, a pipe or a test's bytes. What it produces goes to an optional :class:`Sink`
+(the store) in batches, and is kept for the JSON document.
+
+Errors are never raised past this point: every ``DecodeError`` becomes a
+:class:`~calltrace.model.DecodeErrorRecord` ``{packet, ts, layer, kind, detail}``, is
+counted, and the next packet is decoded. Several files given together are one stream
+(a ring buffer of captures): a call that spans two files is one call, stored with the
+file in which it ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from calltrace.decode.frames import FrameDecoder
+from calltrace.decode.pcap import CaptureReader
+from calltrace.decode.sip import looks_like_sip, parse_sip
+from calltrace.errors import DecodeError
+from calltrace.model import (
+    Call,
+    CallEvent,
+    CaptureInfo,
+    CaptureRecord,
+    DecodeErrorRecord,
+    Packet,
+    Registration,
+    SipMessage,
+)
+from calltrace.trace.calls import CallTracker
+
+#: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
+SIP_PORTS = frozenset({5060, 5061})
+#: How many SIP messages are buffered before a batch goes to the sink.
+BATCH = 5000
+#: A reader that keeps raising without progress is given up after this many errors in a row.
+MAX_CONSECUTIVE_READER_ERRORS = 1000
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What one capture file held: the ``files`` entries of the JSON document."""
+
+    path: str
+    sha256: str = ""
+    bytes: int = 0
+    packets: int = 0
+    sip_messages: int = 0
+    format: str | None = None
+    link_types: list[int] = field(default_factory=list)
+    first_ts: float | None = None
+    last_ts: float | None = None
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters over the whole run (the ``stats`` of the JSON document)."""
+
+    packets: int = 0
+    sip_messages: int = 0
+    decode_errors: int = 0
+    defects: int = 0
+    non_sip_on_sip_ports: int = 0
+    methods: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    transports: Counter[str] = field(default_factory=Counter)
+    errors_by_kind: Counter[str] = field(default_factory=Counter)
+    call_events: Counter[str] = field(default_factory=Counter)
+
+
+class Sink(Protocol):
+    """Where results go as they are made (``store.writer.StoreSink`` is the real one)."""
+
+    def begin_file(self, path: str) -> None: ...
+    def add_messages(self, messages: list[SipMessage]) -> None: ...
+    def add_records(self, records: list[Call | Registration]) -> None: ...
+    def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
+    def end_file(self, result: FileResult) -> None: ...
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything one run produced, in the order the JSON document lists it."""
+
+    files: list[FileResult]
+    stats: Stats
+    calls: list[Call]
+    registrations: list[Registration]
+    errors: list[DecodeErrorRecord]
+    out_of_dialog: dict[str, int]
+
+
+class Analyzer:
+    """Feed it capture bytes file by file; ``finish()`` returns the :class:`Analysis`.
+
+    >>> analyzer = Analyzer()
+    >>> analyzer.begin_file("empty.pcap")
+    >>> analyzer.end_file().packets
+    0
+    """
+
+    def __init__(self, sink: Sink | None = None, *, keep_results: bool = True) -> None:
+        self.sink = sink
+        self.keep_results = keep_results
+        self.stats = Stats()
+        self.tracker = CallTracker()
+        self.frames = FrameDecoder()
+        self.files: list[FileResult] = []
+        self.calls: list[Call] = []
+        self.registrations: list[Registration] = []
+        self.errors: list[DecodeErrorRecord] = []
+        self.events: list[CallEvent] = []
+        self._messages: list[SipMessage] = []
+        self._pending_errors: list[DecodeErrorRecord] = []
+        self._file: FileResult | None = None
+        self._reader = CaptureReader()
+        self._hash = hashlib.sha256()
+
+    # -- file boundaries -------------------------------------------------------------
+    def begin_file(self, path: str) -> None:
+        self._file = FileResult(path=path)
+        self._reader = CaptureReader()
+        self._hash = hashlib.sha256()
+        if self.sink is not None:
+            self.sink.begin_file(path)
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode every complete record in ``chunk`` (plus what earlier chunks left)."""
+        result = self._current()
+        result.bytes += len(chunk)
+        self._hash.update(chunk)
+        self._reader.feed(chunk)
+        self._drain()
+
+    def end_file(self) -> FileResult:
+        result = self._current()
+        try:
+            self._reader.close()
+        except DecodeError as err:
+            self._record(err, packet=result.packets + 1 if result.packets else None, ts=None)
+        result.sha256 = self._hash.hexdigest()
+        info = self._reader.info
+        if info is not None:
+            result.format = info.format
+            result.link_types = sorted(set(info.link_types))
+        self._flush()
+        if self.sink is not None:
+            self.sink.end_file(result)
+        self.files.append(result)
+        self._file = None
+        return result
+
+    def finish(self) -> Analysis:
+        """End of input: flush every open flow and return the results."""
+        for item in self.frames.flush():
+            if isinstance(item, DecodeError):
+                self._record(item, packet=None, ts=None)
+            else:
+                self._payload(item)
+        self._flush(final=True)
+        # records leave the tracker when their flow ends; the document lists them by start
+        self.calls.sort(key=lambda call: (call.start, call.call_id))
+        self.registrations.sort(key=lambda reg: (reg.start, reg.call_id))
+        ood = dict(sorted(self.tracker.stats.out_of_dialog.items()))
+        return Analysis(
+            files=self.files,
+            stats=self.stats,
+            calls=self.calls,
+            registrations=self.registrations,
+            errors=self.errors,
+            out_of_dialog=ood,
+        )
+
+    # -- the per-record path ---------------------------------------------------------
+    def _drain(self) -> None:
+        errors_in_a_row = 0
+        while True:
+            try:
+                for event in self._reader.events():
+                    errors_in_a_row = 0
+                    if type(event) is CaptureRecord:
+                        self._record_frame(event)
+                    elif type(event) is CaptureInfo:
+                        self._current().format = event.format
+                return
+            except DecodeError as err:
+                errors_in_a_row += 1
+                result = self._current()
+                self._record(err, packet=result.packets + 1, ts=result.last_ts)
+                if errors_in_a_row >= MAX_CONSECUTIVE_READER_ERRORS:
+                    return
+
+    def _record_frame(self, record: CaptureRecord) -> None:
+        result = self._current()
+        result.packets += 1
+        self.stats.packets += 1
+        if result.first_ts is None:
+            result.first_ts = record.ts
+        result.last_ts = record.ts
+        for item in self.frames.decode(record):
+            if isinstance(item, DecodeError):
+                self._record(item, packet=record.number, ts=record.ts)
+            else:
+                self._payload(item)
+
+    def _payload(self, packet: Packet) -> None:
+        if packet.transport == "udp" and not looks_like_sip(packet.payload):
+            if packet.src_port in SIP_PORTS or packet.dst_port in SIP_PORTS:
+                self.stats.non_sip_on_sip_ports += 1
+            return
+        try:
+            message = parse_sip(packet)
+        except DecodeError as err:
+            self._record(err, packet=packet.number, ts=packet.ts)
+            return
+        self._message(message)
+
+    def _message(self, message: SipMessage) -> None:
+        stats = self.stats
+        stats.sip_messages += 1
+        stats.transports[message.packet.transport] += 1
+        if self._file is not None:
+            self._file.sip_messages += 1
+        if message.is_request:
+            stats.methods[message.method] += 1
+        else:
+            stats.statuses[str(message.status)] += 1
+        if message.defects:
+            stats.defects += 1
+            self._keep_error(
+                DecodeErrorRecord(
+                    packet=message.number,
+                    ts=message.ts,
+                    layer="sip",
+                    kind="defect",
+                    detail=", ".join(message.defects),
+                    call_id=message.call_id,
+                    defects=message.defects,
+                )
+            )
+        for event in self.tracker.observe(message):
+            stats.call_events[event.type.value] += 1
+        self._messages.append(message)
+        if len(self._messages) >= BATCH:
+            self._flush()
+
+    # -- bookkeeping -----------------------------------------------------------------
+    def _record(self, err: DecodeError, *, packet: int | None, ts: float | None) -> None:
+        self.stats.decode_errors += 1
+        self._keep_error(
+            DecodeErrorRecord(
+                packet=packet, ts=ts, layer=err.layer, kind=err.kind, detail=err.detail
+            )
+        )
+
+    def _keep_error(self, record: DecodeErrorRecord) -> None:
+        self.stats.errors_by_kind[f"{record.layer}.{record.kind}"] += 1
+        self._pending_errors.append(record)
+        if self.keep_results:
+            self.errors.append(record)
+
+    def _flush(self, *, final: bool = False) -> None:
+        finished = self.tracker.close() if final else self.tracker.pop_finished()
+        for item in finished:
+            if isinstance(item, Call):
+                if self.keep_results:
+                    self.calls.append(item)
+            elif self.keep_results:
+                self.registrations.append(item)
+        if self.sink is not None:
+            if self._messages:
+                self.sink.add_messages(self._messages)
+            if finished:
+                self.sink.add_records(finished)
+            if self._pending_errors:
+                self.sink.add_errors(self._pending_errors)
+        self._messages = []
+        self._pending_errors = []
+
+    def _current(self) -> FileResult:
+        if self._file is None:
+            self.begin_file("<stream>")
+        assert self._file is not None
+        return self._file
+
+
+def analyze_chunks(
+    files: Iterable[tuple[str, Iterable[bytes]]], sink: Sink | None = None
+) -> Analysis:
+    """Run the pipeline over ``(path, chunks)`` pairs; the convenience entry for tests."""
+    analyzer = Analyzer(sink)
+    for path, chunks in files:
+        analyzer.begin_file(path)
+        for chunk in chunks:
+            analyzer.feed(chunk)
+        analyzer.end_file()
+    return analyzer.finish()

@@ -1,0 +1,161 @@
+"""Terminal views (rich): the call table, one call's details, its coloured ladder.
+
+Kept out of cli.py so the command functions stay short and these views can be reused
+by later commands (``streams``, ``alerts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from calltrace.report.jsondoc import iso
+from calltrace.report.ladder import LadderStep, kind_for, label_for, render
+
+STATE_STYLES = {
+    "completed": "green",
+    "answered": "bright_green",
+    "cancelled": "yellow",
+    "rejected": "red",
+    "failed": "bright_red",
+    "in_progress": "cyan",
+}
+KIND_STYLES = {
+    "header": "bold",
+    "request": "cyan",
+    "1xx": "yellow",
+    "2xx": "green",
+    "3xx": "magenta",
+    "4xx": "red",
+    "5xx": "bright_red",
+    "6xx": "bright_red",
+}
+
+
+def _short_time(ts: float | None) -> str:
+    """``2026-01-05 09:03:07.653`` (UTC, milliseconds)."""
+    text = iso(ts)
+    return "" if text is None else text[:23].replace("T", " ")
+
+
+def _secs(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def call_table(calls: Iterable[Mapping[str, Any]], *, title: str = "Calls") -> Table:
+    """One row per call: what an analyst scans first."""
+    table = Table(title=title, header_style="bold", expand=False)
+    # Cells never wrap: on a narrow terminal the long ones are cut with an ellipsis, so
+    # one call stays one line, as in sngrep.
+    for name, justify, min_width in (
+        ("Start (UTC)", "left", 23),
+        ("Call-ID", "left", 8),
+        ("Caller", "left", 13),
+        ("Callee", "left", 13),
+        ("State", "left", 9),
+        ("Final", "right", 5),
+        ("Dur s", "right", 8),
+        ("PDD s", "right", 5),
+        ("Source", "left", 8),
+        ("User-Agent", "left", 6),
+    ):
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=min_width,
+        )
+    for call in calls:
+        state = call.get("state") or ""
+        final = call.get("final_status")
+        table.add_row(
+            _short_time(call.get("start")),
+            (call.get("call_id") or "")[:28],
+            call.get("caller") or "",
+            call.get("callee") or "",
+            Text(state, style=STATE_STYLES.get(state, "")),
+            "" if final is None else str(final),
+            _secs(call.get("duration")),
+            _secs(call.get("pdd")),
+            f"{call.get('src_ip') or ''}:{call.get('src_port') or ''}",
+            (call.get("user_agent") or "")[:32],
+        )
+    return table
+
+
+DETAIL_FIELDS = (
+    "call_id",
+    "state",
+    "final_status",
+    "final_reason",
+    "hangup_by",
+    "caller",
+    "callee",
+    "from_uri",
+    "to_uri",
+    "request_uri",
+    "pai",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "transport",
+    "user_agent",
+    "server",
+    "contact",
+    "auth_challenged",
+    "messages",
+    "retransmissions",
+)
+TIME_FIELDS = ("start", "ringing", "answered", "end")
+SPAN_FIELDS = ("duration", "setup_time", "pdd")
+
+
+def call_details(call: Mapping[str, Any]) -> Table:
+    """Key/value view of every field an investigator asks about."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in DETAIL_FIELDS[:2]:
+        table.add_row(key, str(call.get(key)))
+    for key in TIME_FIELDS:
+        table.add_row(key, iso(call.get(key)) or "-")
+    for key in SPAN_FIELDS:
+        value = call.get(key)
+        table.add_row(key, "-" if value is None else f"{value:.6f} s")
+    for key in DETAIL_FIELDS[2:]:
+        value = call.get(key)
+        table.add_row(key, "-" if value is None else str(value))
+    for key in ("codecs", "via", "forks"):
+        values = call.get(key) or []
+        table.add_row(key, ", ".join(map(str, values)) or "-")
+    for media in call.get("media") or []:
+        table.add_row(
+            "media",
+            f"{media.get('party')}: {media.get('media')} {media.get('ip')}:{media.get('port')} "
+            f"{media.get('proto')} {' '.join(media.get('codecs') or [])}"
+            f" ({media.get('direction')})",
+        )
+    methods = call.get("methods") or {}
+    table.add_row("methods", ", ".join(f"{k} {v}" for k, v in methods.items()) or "-")
+    return table
+
+
+def ladder(messages: Iterable[Mapping[str, Any]]) -> Group:
+    """The coloured ladder diagram of stored messages (rows of ``sip_messages``)."""
+    steps = [
+        LadderStep(
+            ts=m["ts"],
+            src=f"{m['src_ip']}:{m['src_port']}",
+            dst=f"{m['dst_ip']}:{m['dst_port']}",
+            label=label_for(m["method"], m["status"], m["reason"], m["is_request"]),
+            kind=kind_for(m["status"], m["is_request"]),
+        )
+        for m in messages
+    ]
+    return Group(*(Text(line, style=KIND_STYLES.get(kind, "")) for line, kind in render(steps)))

@@ -1,0 +1,119 @@
+"""The JSON document of ``calltrace analyze --json``: a public contract.
+
+Top-level keys: ``files``, ``stats``, ``calls``, ``registrations``, ``errors``,
+``rtp_streams``, ``alerts`` (docs/json.md describes every field). Later versions add
+keys; they never rename or remove one. Timestamps are ISO 8601 UTC with microseconds
+(``2026-01-05T09:00:00.250000Z``); durations are seconds (floats).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from calltrace import __version__
+from calltrace.model import Call, DecodeErrorRecord, Registration
+from calltrace.pipeline import Analysis, FileResult
+
+CALL_TIMES = ("start", "ringing", "answered", "end")
+REGISTRATION_TIMES = ("start", "end")
+
+
+def iso(ts: float | None) -> str | None:
+    """Event time as ISO 8601 UTC with microseconds, rounding (not truncating) to the µs.
+
+    >>> iso(1767603600.25)
+    '2026-01-05T09:00:00.250000Z'
+    >>> iso(None) is None
+    True
+    """
+    if ts is None:
+        return None
+    micros = round(ts * 1_000_000)
+    dt = datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    data = dataclasses.asdict(call)
+    for key in CALL_TIMES:
+        data[key] = iso(data[key])
+    for key in ("duration", "setup_time", "pdd"):
+        data[key] = _round(data[key])
+    data["via"] = list(call.via)
+    data["codecs"] = list(call.codecs)
+    data["forks"] = list(call.forks)
+    data["packets"] = list(call.packets)
+    data["defects"] = list(call.defects)
+    data["media"] = [dataclasses.asdict(m) | {"codecs": list(m.codecs)} for m in call.media]
+    return data
+
+
+def registration_json(reg: Registration) -> dict[str, Any]:
+    data = dataclasses.asdict(reg)
+    for key in REGISTRATION_TIMES:
+        data[key] = iso(data[key])
+    data["packets"] = list(reg.packets)
+    return data
+
+
+def error_json(err: DecodeErrorRecord) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "packet": err.packet,
+        "ts": iso(err.ts),
+        "layer": err.layer,
+        "kind": err.kind,
+        "detail": err.detail,
+    }
+    if err.kind == "defect":
+        data["call_id"] = err.call_id
+        data["defects"] = list(err.defects)
+    return data
+
+
+def file_json(result: FileResult) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "sha256": result.sha256,
+        "packets": result.packets,
+        "bytes": result.bytes,
+        "format": result.format,
+        "link_types": list(result.link_types),
+        "sip_messages": result.sip_messages,
+        "first_ts": iso(result.first_ts),
+        "last_ts": iso(result.last_ts),
+    }
+
+
+def document(analysis: Analysis) -> dict[str, Any]:
+    """The whole ``--json`` document for one run."""
+    stats = analysis.stats
+    return {
+        "calltrace_version": __version__,
+        "files": [file_json(f) for f in analysis.files],
+        "stats": {
+            "packets": stats.packets,
+            "sip_messages": stats.sip_messages,
+            "calls": len(analysis.calls),
+            "registrations": len(analysis.registrations),
+            "decode_errors": stats.decode_errors,
+            "defects": stats.defects,
+            "methods": dict(sorted(stats.methods.items())),
+            "statuses": dict(sorted(stats.statuses.items())),
+            "transports": dict(sorted(stats.transports.items())),
+            "errors_by_kind": dict(sorted(stats.errors_by_kind.items())),
+            "call_events": dict(sorted(stats.call_events.items())),
+            "out_of_dialog": analysis.out_of_dialog,
+            "non_sip_on_sip_ports": stats.non_sip_on_sip_ports,
+        },
+        "calls": [call_json(c) for c in analysis.calls],
+        "registrations": [registration_json(r) for r in analysis.registrations],
+        "errors": [error_json(e) for e in analysis.errors],
+        "rtp_streams": [],
+        "alerts": [],
+    }

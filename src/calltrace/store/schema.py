@@ -1,0 +1,153 @@
+"""The database schema, one definition for SQLite and PostgreSQL (SQLAlchemy 2 Core).
+
+Times are float seconds since the Unix epoch (event time, UTC): exact to the
+microsecond, cheap to compare, identical on both engines. Lists and maps that are read
+whole (Via values, codecs, methods) are JSON columns, not child tables: nobody queries
+"calls whose third Via is X", and a call row stays one row. The schema is changed only
+through a migration in ``store/migrations/versions``; a test holds the two together.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+captures = sa.Table(
+    "captures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("format", sa.String(16)),
+    sa.Column("link_types", sa.JSON, nullable=False),
+    sa.Column("packets", sa.BigInteger, nullable=False),
+    sa.Column("sip_messages", sa.BigInteger, nullable=False),
+    sa.Column("first_ts", sa.Double),
+    sa.Column("last_ts", sa.Double),
+    sa.Column("analyzed_at", sa.Double, nullable=False),
+    sa.Column("calltrace_version", sa.String(32), nullable=False),
+)
+
+sip_messages = sa.Table(
+    "sip_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("packet", sa.BigInteger, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("src_ip", sa.String(45), nullable=False),
+    sa.Column("src_port", sa.Integer, nullable=False),
+    sa.Column("dst_ip", sa.String(45), nullable=False),
+    sa.Column("dst_port", sa.Integer, nullable=False),
+    sa.Column("transport", sa.String(8), nullable=False),
+    sa.Column("is_request", sa.Boolean, nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("request_uri", sa.Text),
+    sa.Column("status", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("call_id", sa.Text, nullable=False),
+    sa.Column("cseq", sa.BigInteger),
+    sa.Column("from_tag", sa.Text),
+    sa.Column("to_tag", sa.Text),
+    sa.Column("branch", sa.Text),
+    sa.Column("defects", sa.JSON),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Index(None, "call_id"),
+    sa.Index(None, "capture_id", "packet"),
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("call_id", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("start", sa.Double, nullable=False),
+    sa.Column("ringing", sa.Double),
+    sa.Column("answered", sa.Double),
+    sa.Column("end", sa.Double),
+    sa.Column("duration", sa.Double),
+    sa.Column("setup_time", sa.Double),
+    sa.Column("pdd", sa.Double),
+    sa.Column("final_status", sa.Integer),
+    sa.Column("final_reason", sa.Text),
+    sa.Column("hangup_by", sa.String(8)),
+    sa.Column("caller", sa.Text),
+    sa.Column("callee", sa.Text),
+    sa.Column("from_uri", sa.Text),
+    sa.Column("to_uri", sa.Text),
+    sa.Column("request_uri", sa.Text),
+    sa.Column("pai", sa.Text),
+    sa.Column("src_ip", sa.String(45)),
+    sa.Column("src_port", sa.Integer),
+    sa.Column("dst_ip", sa.String(45)),
+    sa.Column("dst_port", sa.Integer),
+    sa.Column("transport", sa.String(8)),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("server", sa.Text),
+    sa.Column("auth_challenged", sa.Boolean, nullable=False),
+    sa.Column("messages", sa.Integer, nullable=False),
+    sa.Column("retransmissions", sa.Integer, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.UniqueConstraint("capture_id", "call_id"),
+    sa.Index(None, "call_id"),
+    sa.Index(None, "caller"),
+    sa.Index(None, "callee"),
+    sa.Index(None, "src_ip"),
+    sa.Index(None, "start"),
+)
+
+registrations = sa.Table(
+    "registrations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("call_id", sa.Text, nullable=False),
+    sa.Column("user", sa.Text),
+    sa.Column("domain", sa.Text),
+    sa.Column("realm", sa.Text),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("start", sa.Double, nullable=False),
+    sa.Column("end", sa.Double, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("challenged", sa.Boolean, nullable=False),
+    sa.Column("final_status", sa.Integer),
+    sa.Column("user_agent", sa.Text),
+    sa.Column("contact", sa.Text),
+    sa.Column("expires", sa.Integer),
+    sa.Column("src_ip", sa.String(45)),
+    sa.Column("src_port", sa.Integer),
+    sa.Column("dst_ip", sa.String(45)),
+    sa.Column("dst_port", sa.Integer),
+    sa.Column("transport", sa.String(8)),
+    sa.Column("auth_username", sa.Text),
+    sa.Column("packets", sa.JSON, nullable=False),
+    sa.UniqueConstraint("capture_id", "call_id", "start"),
+    sa.Index(None, "user"),
+    sa.Index(None, "src_ip"),
+)
+
+decode_errors = sa.Table(
+    "decode_errors",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("packet", sa.BigInteger),
+    sa.Column("ts", sa.Double),
+    sa.Column("layer", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(48), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("call_id", sa.Text),
+    sa.Column("defects", sa.JSON),
+    sa.Index(None, "capture_id", "kind"),
+)

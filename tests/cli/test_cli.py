@@ -1,0 +1,83 @@
+"""The `calltrace` command, run in-process on the bundled sample (as `make demo` does)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from calltrace.cli import app
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "calltrace" / "data" / "sample.pcap"
+README = Path(__file__).resolve().parents[2] / "README.md"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "ct.db"
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_analyze_prints_the_call_table_and_stores(db: Path) -> None:
+    """analyze prints a call table and a summary line naming the database."""
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "Calls" in result.output and "stored in" in result.output
+    assert "SIP messages" in result.output
+
+
+def test_analyze_json_is_one_document() -> None:
+    """--json prints exactly one JSON document whose counts agree with each other."""
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--no-store", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["stats"]["calls"] == len(doc["calls"]) > 0
+    assert doc["stats"]["sip_messages"] == sum(doc["stats"]["methods"].values()) + sum(
+        doc["stats"]["statuses"].values()
+    )
+    assert doc["files"][0]["sha256"] and doc["files"][0]["packets"] > 0
+
+
+def test_calls_filters_by_state_and_outputs_json(db: Path) -> None:
+    """calls --state rejected --json returns only rejected calls."""
+    result = runner.invoke(app, ["calls", "--db", str(db), "--state", "rejected", "--json"])
+    assert result.exit_code == 0, result.output
+    calls = json.loads(result.stdout)["calls"]
+    assert calls and {c["state"] for c in calls} == {"rejected"}
+
+
+def test_calls_rejects_a_bad_time(db: Path) -> None:
+    """A --since that is not a time is a usage error with a hint, not a traceback."""
+    result = runner.invoke(app, ["calls", "--db", str(db), "--since", "yesterday-ish"])
+    assert result.exit_code == 2
+    assert "ISO 8601" in result.output
+
+
+def test_show_prints_fields_and_ladder(db: Path) -> None:
+    """show prints a completed call's fields and a ladder with INVITE, 200 and BYE arrows."""
+    listing = runner.invoke(app, ["calls", "--db", str(db), "--state", "completed", "--json"])
+    call_id = json.loads(listing.stdout)["calls"][0]["call_id"]
+    result = runner.invoke(app, ["show", call_id, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert call_id in result.output
+    for label in ("INVITE", "200 OK", "BYE", "|-"):
+        assert label in result.output
+
+
+def test_show_unknown_call_fails_cleanly(db: Path) -> None:
+    """show on an unknown Call-ID exits 1 with a message."""
+    result = runner.invoke(app, ["show", "no-such-call", "--db", str(db)])
+    assert result.exit_code == 1
+
+
+def test_every_command_is_in_the_readme() -> None:
+    """A command that README.md does not mention fails this test."""
+    text = README.read_text()
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__  # type: ignore[union-attr]
+        assert f"calltrace {name}" in text, name

@@ -31,9 +31,10 @@ lint: $(VENV)/.dev
 test: lint
 	$(BIN)/pytest -n 2 -q
 
-## fuzz: the long fuzz run (see docs/testing.md); N inputs per decoder
+## fuzz: the long fuzz campaign over every decoder; N inputs per decoder (default 1M)
 fuzz: $(VENV)/.dev
-	$(BIN)/python bench/fuzz_decoders.py --inputs $${N:-1000000}
+	$(BIN)/python bench/fuzz_capture.py --inputs $${N:-1000000}
+	$(BIN)/python bench/fuzz_sip.py --n $${N:-1000000}
 
 ## bench: the speed figures of docs/performance.md (needs tshark)
 bench: $(VENV)/.dev

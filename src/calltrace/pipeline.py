@@ -245,8 +245,9 @@ class Analyzer:
                     defects=message.defects,
                 )
             )
-        for event in self.tracker.observe(message):
-            stats.call_events[event.type.value] += 1
+        if message.call_id:  # a message without Call-ID belongs to no dialog (a defect)
+            for event in self.tracker.observe(message):
+                stats.call_events[event.type.value] += 1
         self._messages.append(message)
         if len(self._messages) >= BATCH:
             self._flush()

@@ -55,13 +55,21 @@ def _tshark_stat(tshark: str, capture: Path, options: list[str]) -> str:
     ).stdout
 
 
+#: Frames tshark lists as SIP but leaves out of its own sip,stat, as we do.
+LEFT_OUT = {
+    "pcapplusplus__sip_reqs.pcap": "frame.number != 4",  # a BYE cut inside its headers:
+    # a decode error (sip.unterminated_header_section) for us, not counted by tshark
+}
 FIELDS = ["-e", "sip.CSeq.method", "-e", "sip.Call-ID", "-E", "occurrence=f"]
 
 
-def _tshark_call_ids(tshark: str, capture: Path, options: list[str]) -> dict[str, set[str]]:
+def _tshark_call_ids(
+    tshark: str, capture: Path, options: list[str], left_out: str | None
+) -> dict[str, set[str]]:
     """Call-IDs by CSeq method, as tshark decodes them."""
+    display_filter = f"sip && {left_out}" if left_out else "sip"
     lines = subprocess.run(
-        [tshark, "-r", str(capture), *options, "-Y", "sip", "-T", "fields", *FIELDS],
+        [tshark, "-r", str(capture), *options, "-Y", display_filter, "-T", "fields", *FIELDS],
         capture_output=True,
         text=True,
         check=True,
@@ -123,7 +131,7 @@ def test_calls_and_registrations_match_tshark_call_ids(
     Call-IDs with REGISTER transactions."""
     name = expected_name(corpus, capture)
     options = DIFFERENCES.get(name, ("", []))[1]
-    by_method = _tshark_call_ids(tshark, capture, options)
+    by_method = _tshark_call_ids(tshark, capture, options, LEFT_OUT.get(name))
     analysis = analyze(capture)
     dialogs = set().union(*(by_method.get(m, set()) for m in DIALOG_METHODS))
     assert {c.call_id for c in analysis.calls} == dialogs

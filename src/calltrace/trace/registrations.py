@@ -1,0 +1,229 @@
+"""REGISTER flows (RFC 3261 §10) turned into :class:`Registration` records.
+
+One record per REGISTER Call-ID per *contiguous flow*: the requests and responses of
+one Call-ID from the first REGISTER until a success (2xx), or until the Call-ID goes
+silent for ``registration_idle_timeout`` seconds. A phone that refreshes with the same
+Call-ID (as §10.2.4 recommends) therefore yields one record per refresh cycle: the
+REGISTER that follows a 2xx starts a new record, so memory stays bounded however long
+the phone lives, and a REGISTER / 401 / REGISTER+credentials / 200 exchange is one
+record with ``challenged=True``. A brute force that keeps one Call-ID and never
+succeeds stays one record whose ``attempts`` grows: exactly what a detector wants.
+
+Outcome, from the last final response of the flow:
+``registered`` (2xx), ``unregistered`` (2xx to a REGISTER asking for expiry 0 or
+``Contact: *``, §10.2.2), ``challenged`` (401/407 to a request without credentials,
+never anything after), ``failed`` (any other 3xx-6xx, or 401/403/407 to a request that
+carried credentials), ``no_response`` (no final response at all).
+"""
+
+from __future__ import annotations
+
+from calltrace.model import CallEvent, CallEventType, Registration, SipMessage
+from calltrace.trace.transactions import (
+    auth_param,
+    fingerprint,
+    host_of,
+    user_of,
+)
+
+
+def _expires_param(contact: str | None) -> int | None:
+    """The ``expires=`` parameter of a Contact value (§10.2.1.1), or None."""
+    if not contact:
+        return None
+    at = contact.lower().find("expires=")
+    if at < 0:
+        return None
+    digits = contact[at + 8 :].lstrip(" \"'")
+    end = 0
+    while end < len(digits) and digits[end].isdigit():
+        end += 1
+    return int(digits[:end]) if 0 < end < 11 else None
+
+
+def _expires_header(msg: SipMessage) -> int | None:
+    value = msg.header("expires")
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 11 else None
+
+
+class RegistrationFlow:
+    """Mutable accumulator of one REGISTER flow; ``record()`` freezes it."""
+
+    __slots__ = (
+        "attempts",
+        "auth_username",
+        "call_id",
+        "challenged",
+        "contact",
+        "cseqs",
+        "domain",
+        "dst_ip",
+        "dst_port",
+        "end",
+        "event_keys",
+        "expires",
+        "final_status",
+        "last_final_creds",
+        "outcome_hint",
+        "packets",
+        "realm",
+        "requests",
+        "seen",
+        "src_ip",
+        "src_port",
+        "start",
+        "succeeded",
+        "transport",
+        "user",
+        "user_agent",
+    )  # fmt: skip
+
+    def __init__(self, msg: SipMessage) -> None:
+        p = msg.packet
+        self.call_id = msg.call_id
+        self.start = self.end = p.ts
+        self.user = user_of(msg.header("to"))
+        self.domain = host_of(msg.header("to"))
+        self.realm: str | None = None
+        self.attempts = 0
+        self.challenged = False
+        self.succeeded = False
+        self.final_status: int | None = None
+        self.last_final_creds = False  # the request answered by final_status had credentials
+        self.outcome_hint: str | None = None  # "unregistered" when the 2xx'd request asked expiry 0
+        self.user_agent: str | None = None
+        self.contact: str | None = None
+        self.expires: int | None = None
+        self.auth_username: str | None = None
+        self.src_ip: str | None = None
+        self.src_port: int | None = None
+        self.dst_ip: str | None = None
+        self.dst_port: int | None = None
+        self.transport: str | None = None
+        self.packets: list[int] = []
+        self.seen: set[int] = set()
+        self.cseqs: set[int | None] = set()
+        # cseq -> (carried credentials, asked for expiry 0)
+        self.requests: dict[int | None, tuple[bool, bool]] = {}
+        self.event_keys: set[tuple[int | None, int]] = set()
+
+    def observe(self, msg: SipMessage) -> tuple[bool, list[CallEvent]]:
+        """Take one message of this Call-ID; returns (was a retransmission, events)."""
+        self.end = max(self.end, msg.packet.ts)
+        self.packets.append(msg.packet.number)
+        key = fingerprint(msg)
+        if key in self.seen:
+            return True, []
+        self.seen.add(key)
+        if msg.is_request:
+            return False, self._request(msg)
+        return False, self._response(msg)
+
+    def wants_new_record(self, msg: SipMessage) -> bool:
+        """A REGISTER with a new CSeq after a success starts the next refresh cycle."""
+        return (
+            self.succeeded
+            and msg.is_request
+            and msg.method == "REGISTER"
+            and msg.cseq not in self.cseqs
+        )
+
+    def _request(self, msg: SipMessage) -> list[CallEvent]:
+        if msg.method != "REGISTER" or msg.cseq in self.cseqs:
+            return []  # not a REGISTER, or the same attempt captured at another hop
+        self.cseqs.add(msg.cseq)
+        self.attempts += 1
+        p = msg.packet
+        if self.src_ip is None:
+            self.src_ip, self.src_port = p.src_ip, p.src_port
+            self.dst_ip, self.dst_port, self.transport = p.dst_ip, p.dst_port, p.transport
+            self.user_agent = msg.header("user-agent")
+            self.contact = msg.header("contact")
+        creds = msg.header("authorization") or msg.header("proxy-authorization")
+        if creds is not None:
+            self.auth_username = auth_param(creds, "username") or self.auth_username
+            self.realm = self.realm or auth_param(creds, "realm")
+        contact = msg.header("contact")
+        zero = _expires_header(msg) == 0 or _expires_param(contact) == 0
+        zero = zero or (contact is not None and contact.strip() == "*")
+        self.requests[msg.cseq] = (creds is not None, zero)
+        return [self._event(CallEventType.REGISTER, msg, None)]
+
+    def _response(self, msg: SipMessage) -> list[CallEvent]:
+        status = msg.status or 0
+        if status < 200 or msg.cseq_method != "REGISTER":
+            return []
+        creds, zero = self.requests.get(msg.cseq, (False, False))
+        self.final_status = status
+        self.last_final_creds = creds
+        events: list[CallEvent] = []
+        if status < 300:
+            self.succeeded = True
+            self.outcome_hint = "unregistered" if zero else None
+            contact = msg.header("contact")
+            found = _expires_param(contact)
+            self.expires = found if found is not None else _expires_header(msg)
+        elif status in (401, 407):
+            self.challenged = True
+            header = "www-authenticate" if status == 401 else "proxy-authenticate"
+            self.realm = auth_param(msg.header(header), "realm") or self.realm
+            events.append(self._event(CallEventType.AUTH_CHALLENGE, msg, status))
+        if creds and status in (401, 403, 407):
+            events.append(self._event(CallEventType.AUTH_FAILURE, msg, status))
+        key = (msg.cseq, status)
+        if key in self.event_keys:
+            return []  # the same answer captured at another hop: reported once
+        self.event_keys.add(key)
+        return events
+
+    def _event(self, kind: CallEventType, msg: SipMessage, status: int | None) -> CallEvent:
+        """An event about this flow; the source is the registering client."""
+        return CallEvent(
+            type=kind,
+            ts=msg.packet.ts,
+            call_id=self.call_id,
+            a_number=self.user,
+            source_ip=self.src_ip if self.src_ip is not None else msg.packet.dst_ip,
+            source_port=self.src_port if self.src_ip is not None else msg.packet.dst_port,
+            dest_ip=self.dst_ip if self.src_ip is not None else msg.packet.src_ip,
+            user_agent=self.user_agent,
+            status=status,
+            packet=msg.packet.number,
+        )
+
+    def outcome(self) -> str:
+        status = self.final_status
+        if status is None:
+            return "no_response"
+        if status < 300:
+            return self.outcome_hint or "registered"
+        if status in (401, 407) and not self.last_final_creds:
+            return "challenged"
+        return "failed"
+
+    def record(self) -> Registration:
+        return Registration(
+            call_id=self.call_id,
+            user=self.user,
+            domain=self.domain,
+            realm=self.realm,
+            outcome=self.outcome(),
+            start=self.start,
+            end=self.end,
+            attempts=self.attempts,
+            challenged=self.challenged,
+            final_status=self.final_status,
+            user_agent=self.user_agent,
+            contact=self.contact,
+            expires=self.expires,
+            src_ip=self.src_ip,
+            src_port=self.src_port,
+            dst_ip=self.dst_ip,
+            dst_port=self.dst_port,
+            transport=self.transport,
+            auth_username=self.auth_username,
+            packets=tuple(self.packets),
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,29 @@ def tshark() -> str:
     if path is None:
         pytest.skip("tshark is not installed (Debian package tshark)")
     return path
+
+
+#: A PostgreSQL server for the storage tests: ``postgresql+psycopg://user:pw@host/db`` of a
+#: role allowed to create databases. .ci/run starts one and sets it; unset, those tests skip.
+POSTGRES_URL = os.environ.get("CALLTRACE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calltrace.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("CALLTRACE_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL)")
+    import sqlalchemy as sa
+
+    name = f"ct_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(POSTGRES_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()

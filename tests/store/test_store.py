@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,13 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from calltrace.model import Call, DecodeErrorRecord, Packet, Registration, SipMessage
-from calltrace.pipeline import FileResult
+from calltrace.pipeline import FileResult, analyze_chunks
+from calltrace.sources.pcapfile import read_chunks
 from calltrace.store import schema
 from calltrace.store.db import current_revision, database_url, head_revision, open_engine
 from calltrace.store.queries import call_messages, count_rows, find_calls, get_call
-from calltrace.store.writer import StoreSink
+from calltrace.store.writer import MESSAGE_COLUMNS, StoreSink
 
 T0 = 1767603600.0  # 2026-01-05T09:00:00Z
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "calltrace" / "data" / "sample.pcap"
 
 
 def _call(call_id: str, start: float, caller: str, callee: str, src_ip: str) -> Call:
@@ -96,9 +99,9 @@ def _store(engine: sa.Engine, sha: str, calls: list[Call]) -> None:
     sink.close()
 
 
-def test_migrations_build_exactly_the_schema(tmp_path: Path) -> None:
+def test_migrations_build_exactly_the_schema(db_url: str) -> None:
     """Running the migrations yields the tables schema.py declares, nothing more or less."""
-    engine = open_engine(tmp_path / "a.db")
+    engine = open_engine(db_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         assert diff == []
@@ -118,9 +121,9 @@ def test_database_url_accepts_paths_and_urls() -> None:
     assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
-def test_same_capture_twice_is_stored_once(tmp_path: Path) -> None:
+def test_same_capture_twice_is_stored_once(db_url: str) -> None:
     """Storing a capture with an already-known sha256 replaces the earlier rows."""
-    engine = open_engine(tmp_path / "a.db")
+    engine = open_engine(db_url)
     calls = [_call("c1", T0, "+442079460001", "+12125550100", "198.51.100.7")]
     _store(engine, "ab" * 32, calls)
     first = count_rows(engine)
@@ -129,9 +132,35 @@ def test_same_capture_twice_is_stored_once(tmp_path: Path) -> None:
     assert first["captures"] == 1 and first["calls"] == 1 and first["decode_errors"] == 1
 
 
-def test_find_calls_filters(tmp_path: Path) -> None:
+def test_message_fast_path_covers_every_column() -> None:
+    """The tuple insert names every column of sip_messages but the key, in table order."""
+    names = tuple(c.name for c in schema.sip_messages.columns if c.name != "id")
+    assert names == MESSAGE_COLUMNS
+
+
+def test_fast_and_portable_inserts_store_the_same_rows(tmp_path: Path) -> None:
+    """The SQLite tuple path and the portable Core path give identical message rows."""
+    stored = []
+    for fast in (True, False):
+        engine = open_engine(tmp_path / f"{fast}.db")
+        sink = StoreSink(engine, driver_fast_path=fast)
+        sink.begin_file("x.pcap")
+        first = _message("c1", T0, "INVITE", None)
+        defective = dataclasses.replace(first, defects=("bad_version", "missing_from"))
+        sink.add_messages([first, _message("c1", T0 + 1, "INVITE", 200), defective])
+        sink.end_file(FileResult(path="x.pcap", sha256="f" * 64))
+        sink.close()
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.sip_messages).order_by("id")).all()
+        stored.append([row._mapping for row in rows])
+    assert stored[0] == stored[1]
+    assert stored[0][2]["defects"] == ["bad_version", "missing_from"]
+    assert stored[0][1]["is_request"] is False and stored[0][0]["raw"] == b"raw bytes"
+
+
+def test_find_calls_filters(db_url: str) -> None:
     """Caller/callee match substrings, ip matches either end, since bounds the start."""
-    engine = open_engine(tmp_path / "a.db")
+    engine = open_engine(db_url)
     _store(
         engine,
         "cd" * 32,
@@ -148,12 +177,30 @@ def test_find_calls_filters(tmp_path: Path) -> None:
     assert call["codecs"] == ["PCMU/8000"] and call["methods"]["BYE"] == 1
 
 
-def test_get_call_by_prefix_and_messages(tmp_path: Path) -> None:
+def test_get_call_by_prefix_and_messages(db_url: str) -> None:
     """A unique Call-ID prefix finds the call; its messages come back with raw bytes."""
-    engine = open_engine(tmp_path / "a.db")
+    engine = open_engine(db_url)
     _store(engine, "ef" * 32, [_call("abc123@host", T0, "1", "2", "198.51.100.7")])
     call = get_call(engine, "abc1")
     assert call is not None and call["call_id"] == "abc123@host"
     assert get_call(engine, "zzz") is None
     messages = call_messages(engine, "abc123@host")
     assert [m["raw"] for m in messages] == [b"raw bytes"]
+
+
+def test_analyzing_the_sample_twice_keeps_one_copy(db_url: str) -> None:
+    """The real pipeline stores the bundled sample, and a second run leaves the same rows."""
+    engine = open_engine(db_url)
+    counts = []
+    for _ in range(2):
+        sink = StoreSink(engine)
+        analysis = analyze_chunks([(str(SAMPLE), read_chunks(SAMPLE))], sink)
+        sink.close()
+        counts.append(count_rows(engine))
+    assert counts[0] == counts[1]
+    assert counts[0]["captures"] == 1
+    assert counts[0]["sip_messages"] == analysis.stats.sip_messages
+    assert counts[0]["calls"] == len(analysis.calls) > 0
+    assert counts[0]["registrations"] == len(analysis.registrations) > 0
+    stored = find_calls(engine, limit=None)
+    assert sorted(c["call_id"] for c in stored) == sorted(c.call_id for c in analysis.calls)

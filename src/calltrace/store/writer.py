@@ -12,6 +12,7 @@ errors go with it) before the provisional key becomes the real one.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from typing import Any
@@ -38,11 +39,41 @@ def registration_row(reg: Registration) -> dict[str, Any]:
     return row
 
 
+#: Columns of ``sip_messages`` in the order ``add_messages`` builds its tuples.
+MESSAGE_COLUMNS = (
+    "capture_id",
+    "packet",
+    "ts",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "transport",
+    "is_request",
+    "method",
+    "request_uri",
+    "status",
+    "reason",
+    "call_id",
+    "cseq",
+    "from_tag",
+    "to_tag",
+    "branch",
+    "defects",
+    "raw",
+)
+MESSAGE_INSERT = (
+    f"INSERT INTO sip_messages ({', '.join(MESSAGE_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
+)
+
+
 class StoreSink:
     """Receives batches from :class:`calltrace.pipeline.Analyzer` and inserts them."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, driver_fast_path: bool = True) -> None:
         self.engine = engine
+        self.driver_fast_path = driver_fast_path
         self.capture_id: int | None = None
         self.capture_ids: list[int] = []
         self._conn: sa.Connection | None = None
@@ -66,33 +97,53 @@ class StoreSink:
         self.capture_ids.append(self.capture_id)
 
     def add_messages(self, messages: list[SipMessage]) -> None:
+        """Insert a batch of messages: the hot path of ``analyze`` (one row per message).
+
+        SQLAlchemy Core's executemany turns every row into a dict and back (about 29 µs a
+        row here); on SQLite the rows go to the driver's executemany as plain tuples
+        instead (about 9 µs, most of it sqlite3's own binding and B-tree work). Other
+        engines keep the portable Core path.
+        """
         capture_id = self._capture()
+        dumps = json.dumps
         rows = [
-            {
-                "capture_id": capture_id,
-                "packet": m.packet.number,
-                "ts": m.packet.ts,
-                "src_ip": m.packet.src_ip,
-                "src_port": m.packet.src_port,
-                "dst_ip": m.packet.dst_ip,
-                "dst_port": m.packet.dst_port,
-                "transport": m.packet.transport,
-                "is_request": m.is_request,
-                "method": m.method,
-                "request_uri": m.request_uri,
-                "status": m.status,
-                "reason": m.reason,
-                "call_id": m.call_id,
-                "cseq": m.cseq,
-                "from_tag": m.from_tag,
-                "to_tag": m.to_tag,
-                "branch": m.branch,
-                "defects": list(m.defects) if m.defects else None,
-                "raw": m.raw,
-            }
+            (
+                capture_id,
+                p.number,
+                p.ts,
+                p.src_ip,
+                p.src_port,
+                p.dst_ip,
+                p.dst_port,
+                p.transport,
+                m.is_request,
+                m.method,
+                m.request_uri,
+                m.status,
+                m.reason,
+                m.call_id,
+                m.cseq,
+                m.from_tag,
+                m.to_tag,
+                m.branch,
+                dumps(m.defects) if m.defects else None,
+                m.raw,
+            )
             for m in messages
+            for p in (m.packet,)
         ]
-        self._connection().execute(schema.sip_messages.insert(), rows)
+        conn = self._connection()
+        if self.driver_fast_path and conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(MESSAGE_INSERT, rows)
+        else:
+            table = schema.sip_messages
+            conn.execute(
+                table.insert(),
+                [
+                    dict(zip(MESSAGE_COLUMNS, (*row[:-2], m.defects or None, row[-1]), strict=True))
+                    for row, m in zip(rows, messages, strict=True)
+                ],
+            )
 
     def add_records(self, records: list[Call | Registration]) -> None:
         capture_id = self._capture()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,8 +59,8 @@ def main(
     """CallTrace: rebuild and trace VoIP calls from captures; find fraud and attacks."""
 
 
-def _run(paths: list[Path], sink: Any) -> Analysis:
-    analyzer = Analyzer(sink)
+def _run(paths: list[Path], sink: Any, *, keep_results: bool) -> Analysis:
+    analyzer = Analyzer(sink, keep_results=keep_results)
     total = sum(p.stat().st_size for p in paths)
     show = total >= PROGRESS_MIN_BYTES and err.is_terminal
     with Progress(
@@ -106,40 +107,40 @@ def analyze(
         from calltrace.store.writer import StoreSink
 
         sink = StoreSink(open_engine(db))
-    analysis = _run(paths, sink)
+    # Results stay in memory only for the JSON document or when nothing is stored; with a
+    # database the table is read back from it, so memory is flat on any capture size.
+    analysis = _run(paths, sink, keep_results=as_json or sink is None)
     if sink is not None:
         sink.close()
     if as_json:
         json.dump(document(analysis), sys.stdout, separators=(",", ":"), ensure_ascii=False)
         sys.stdout.write("\n")
         return
-    _print_summary(analysis, None if no_store else db, limit)
+    if sink is None:
+        rows = [asdict(call) for call in analysis.calls[:limit]]
+    else:
+        from calltrace.store.queries import find_calls
+
+        rows = find_calls(sink.engine, capture_ids=sink.capture_ids, limit=limit)
+    _print_summary(analysis, rows, None if no_store else db)
 
 
-def _print_summary(analysis: Analysis, db: str | None, limit: int) -> None:
+def _print_summary(analysis: Analysis, rows: list[dict[str, Any]], db: str | None) -> None:
     stats = analysis.stats
-    shown = analysis.calls[:limit]
-    out.print(views.call_table([_call_row(c) for c in shown], title="Calls"))
-    if len(analysis.calls) > limit:
+    out.print(views.call_table(rows, title="Calls"))
+    if stats.calls > len(rows):
         out.print(
-            f"... {len(analysis.calls) - limit} more calls"
-            " (use --limit, --json, or `calltrace calls`)"
+            f"... {stats.calls - len(rows)} more calls (use --limit, --json, or `calltrace calls`)"
         )
     methods = ", ".join(f"{k} {v}" for k, v in sorted(stats.methods.items()))
     out.print(
         f"[bold]{len(analysis.files)}[/] file(s), {stats.packets} packets, "
-        f"{stats.sip_messages} SIP messages ({methods}), [bold]{len(analysis.calls)}[/] calls, "
-        f"{len(analysis.registrations)} registrations, {stats.decode_errors} decode errors, "
+        f"{stats.sip_messages} SIP messages ({methods}), [bold]{stats.calls}[/] calls, "
+        f"{stats.registrations} registrations, {stats.decode_errors} decode errors, "
         f"{stats.defects} messages with defects"
     )
     if db is not None:
         out.print(f"stored in [bold]{db}[/]")
-
-
-def _call_row(call: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(call)
 
 
 @app.command()

@@ -65,6 +65,8 @@ class Stats:
 
     packets: int = 0
     sip_messages: int = 0
+    calls: int = 0
+    registrations: int = 0
     decode_errors: int = 0
     defects: int = 0
     non_sip_on_sip_ports: int = 0
@@ -99,6 +101,10 @@ class Analysis:
 
 class Analyzer:
     """Feed it capture bytes file by file; ``finish()`` returns the :class:`Analysis`.
+
+    With ``keep_results=False`` calls, registrations and errors only go to the sink and are
+    counted in ``stats``: memory then stays flat however long the capture (the store
+    holds the results), which is what ``analyze --db`` without ``--json`` does.
 
     >>> analyzer = Analyzer()
     >>> analyzer.begin_file("empty.pcap")
@@ -271,10 +277,13 @@ class Analyzer:
         finished = self.tracker.close() if final else self.tracker.pop_finished()
         for item in finished:
             if isinstance(item, Call):
+                self.stats.calls += 1
                 if self.keep_results:
                     self.calls.append(item)
-            elif self.keep_results:
-                self.registrations.append(item)
+            else:
+                self.stats.registrations += 1
+                if self.keep_results:
+                    self.registrations.append(item)
         if self.sink is not None:
             if self._messages:
                 self.sink.add_messages(self._messages)

@@ -24,11 +24,15 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_analyze_prints_the_call_table_and_stores(db: Path) -> None:
-    """analyze prints a call table and a summary line naming the database."""
-    result = runner.invoke(app, ["analyze", str(SAMPLE), "--db", str(db)])
+    """analyze prints a call table read back from the database and a summary with the counts."""
+    doc = json.loads(runner.invoke(app, ["analyze", str(SAMPLE), "--no-store", "--json"]).stdout)
+    result = runner.invoke(app, ["analyze", str(SAMPLE), "--db", str(db), "--limit", "5"])
     assert result.exit_code == 0, result.output
     assert "Calls" in result.output and "stored in" in result.output
-    assert "SIP messages" in result.output
+    stats = doc["stats"]
+    text = " ".join(result.output.split())  # rich wraps lines at the terminal width
+    assert f"{stats['calls']} calls, {stats['registrations']} registrations" in text
+    assert f"... {stats['calls'] - 5} more calls" in text
 
 
 def test_analyze_json_is_one_document() -> None:

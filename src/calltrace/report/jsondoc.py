@@ -99,8 +99,8 @@ def document(analysis: Analysis) -> dict[str, Any]:
         "stats": {
             "packets": stats.packets,
             "sip_messages": stats.sip_messages,
-            "calls": len(analysis.calls),
-            "registrations": len(analysis.registrations),
+            "calls": stats.calls,
+            "registrations": stats.registrations,
             "decode_errors": stats.decode_errors,
             "defects": stats.defects,
             "methods": dict(sorted(stats.methods.items())),

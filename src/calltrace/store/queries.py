@@ -32,6 +32,7 @@ def find_calls(
     since: float | None = None,
     until: float | None = None,
     state: str | None = None,
+    capture_ids: list[int] | None = None,
     limit: int | None = 1000,
 ) -> list[dict[str, Any]]:
     """Calls matching every given filter, oldest first.
@@ -53,6 +54,8 @@ def find_calls(
         query = query.where(calls.c.start < until)
     if state:
         query = query.where(calls.c.state == state)
+    if capture_ids is not None:
+        query = query.where(calls.c.capture_id.in_(capture_ids))
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:

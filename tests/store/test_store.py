@@ -204,3 +204,14 @@ def test_analyzing_the_sample_twice_keeps_one_copy(db_url: str) -> None:
     assert counts[0]["registrations"] == len(analysis.registrations) > 0
     stored = find_calls(engine, limit=None)
     assert sorted(c["call_id"] for c in stored) == sorted(c.call_id for c in analysis.calls)
+
+
+def test_one_call_id_can_make_two_calls(db_url: str) -> None:
+    """A Call-ID reused after its first call ended is stored as two calls, not an error."""
+    engine = open_engine(db_url)
+    _store(
+        engine,
+        "12" * 32,
+        [_call("same", T0, "1", "2", "198.51.100.7"), _call("same", T0 + 600, "1", "2", "x")],
+    )
+    assert [c["start"] for c in find_calls(engine)] == [T0, T0 + 600]

@@ -99,7 +99,9 @@ calls = sa.Table(
     sa.Column("messages", sa.Integer, nullable=False),
     sa.Column("retransmissions", sa.Integer, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
-    sa.UniqueConstraint("capture_id", "call_id"),
+    # Not unique: one Call-ID can make several calls in one capture (reused after the first
+    # ended, or an attack tool that never changes it); re-analysis replaces by capture.
+    sa.Index(None, "capture_id"),
     sa.Index(None, "call_id"),
     sa.Index(None, "caller"),
     sa.Index(None, "callee"),
@@ -132,7 +134,8 @@ registrations = sa.Table(
     sa.Column("transport", sa.String(8)),
     sa.Column("auth_username", sa.Text),
     sa.Column("packets", sa.JSON, nullable=False),
-    sa.UniqueConstraint("capture_id", "call_id", "start"),
+    sa.Index(None, "capture_id"),
+    sa.Index(None, "call_id"),
     sa.Index(None, "user"),
     sa.Index(None, "src_ip"),
 )

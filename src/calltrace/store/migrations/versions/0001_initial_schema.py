@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:29:23.055339
+Create Date: 2026-11-22 03:13:15.348168
 
 """
 
@@ -78,12 +78,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
-        sa.UniqueConstraint("capture_id", "call_id", name=op.f("uq_calls_capture_id_call_id")),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_calls_call_id"), ["call_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_callee"), ["callee"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_caller"), ["caller"], unique=False)
+        batch_op.create_index(batch_op.f("ix_calls_capture_id"), ["capture_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_src_ip"), ["src_ip"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_start"), ["start"], unique=False)
 
@@ -142,11 +142,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registrations")),
-        sa.UniqueConstraint(
-            "capture_id", "call_id", "start", name=op.f("uq_registrations_capture_id_call_id_start")
-        ),
     )
     with op.batch_alter_table("registrations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_registrations_call_id"), ["call_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_registrations_capture_id"), ["capture_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_registrations_src_ip"), ["src_ip"], unique=False)
         batch_op.create_index(batch_op.f("ix_registrations_user"), ["user"], unique=False)
 
@@ -201,6 +202,8 @@ def downgrade() -> None:
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_registrations_user"))
         batch_op.drop_index(batch_op.f("ix_registrations_src_ip"))
+        batch_op.drop_index(batch_op.f("ix_registrations_capture_id"))
+        batch_op.drop_index(batch_op.f("ix_registrations_call_id"))
 
     op.drop_table("registrations")
     with op.batch_alter_table("decode_errors", schema=None) as batch_op:
@@ -210,6 +213,7 @@ def downgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calls_start"))
         batch_op.drop_index(batch_op.f("ix_calls_src_ip"))
+        batch_op.drop_index(batch_op.f("ix_calls_capture_id"))
         batch_op.drop_index(batch_op.f("ix_calls_caller"))
         batch_op.drop_index(batch_op.f("ix_calls_callee"))
         batch_op.drop_index(batch_op.f("ix_calls_call_id"))

@@ -259,3 +259,185 @@ class DecodeErrorRecord:
     detail: str
     call_id: str | None = None
     defects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtpPacket:
+    """One RTP header (RFC 3550 §5.1); the audio stays in the datagram, only its place is kept.
+
+    ``extension_elements`` holds RFC 8285 elements as (id, raw bytes) when the extension
+    profile is one-byte (0xBEDE) or two-byte (0x100x); other profiles keep only
+    ``extension_data``. ``payload_offset``/``payload_length`` locate the media bytes in the
+    UDP payload, padding excluded.
+    """
+
+    version: int
+    padding: bool
+    extension: bool
+    marker: bool
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    csrcs: tuple[int, ...] = ()
+    extension_profile: int | None = None
+    extension_data: bytes = b""
+    extension_elements: tuple[tuple[int, bytes], ...] = ()
+    payload_offset: int = 12
+    payload_length: int = 0
+    padding_length: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpReportBlock:
+    """One SR/RR reception report block (RFC 3550 §6.4.1)."""
+
+    ssrc: int
+    fraction_lost: int  # 8-bit fixed point: lost fraction x 256
+    cumulative_lost: int  # signed 24-bit: negative when duplicates outnumber losses
+    highest_seq: int  # extended highest sequence number received
+    jitter: int  # interarrival jitter in RTP timestamp units
+    lsr: int
+    dlsr: int  # 1/65536 s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpSdesChunk:
+    """One SDES chunk (RFC 3550 §6.5): items as (type, text); type 1 is CNAME."""
+
+    ssrc: int
+    items: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def cname(self) -> str | None:
+        for kind, value in self.items:
+            if kind == 1:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpVoipMetrics:
+    """RTCP XR VoIP Metrics report block, type 7 (RFC 3611 §4.7); values as on the wire."""
+
+    ssrc: int
+    loss_rate: int
+    discard_rate: int
+    burst_density: int
+    gap_density: int
+    burst_duration: int
+    gap_duration: int
+    round_trip_delay: int
+    end_system_delay: int
+    signal_level: int
+    noise_level: int
+    rerl: int
+    gmin: int
+    r_factor: int
+    ext_r_factor: int
+    mos_lq: int
+    mos_cq: int
+    rx_config: int
+    jb_nominal: int
+    jb_maximum: int
+    jb_abs_max: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpXrBlock:
+    """One RTCP XR report block (RFC 3611 §3): its type and raw contents."""
+
+    block_type: int
+    type_specific: int
+    data: bytes
+    voip_metrics: RtcpVoipMetrics | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpPacket:
+    """One RTCP packet of a compound datagram (RFC 3550 §6).
+
+    ``packet_type`` is 200 SR, 201 RR, 202 SDES, 203 BYE, 204 APP, 207 XR (RFC 3611) or any
+    other value in 192-223 kept with its raw ``data``. Fields that a type lacks stay empty.
+    """
+
+    packet_type: int
+    count: int  # RC, SC or APP subtype
+    padding: bool
+    length: int  # bytes, header included
+    ssrc: int | None = None
+    ntp_timestamp: int | None = None  # SR: 64-bit NTP time
+    rtp_timestamp: int | None = None
+    sender_packets: int | None = None
+    sender_octets: int | None = None
+    reports: tuple[RtcpReportBlock, ...] = ()
+    sdes: tuple[RtcpSdesChunk, ...] = ()
+    bye_ssrcs: tuple[int, ...] = ()
+    bye_reason: str | None = None
+    app_name: str | None = None
+    xr_blocks: tuple[RtcpXrBlock, ...] = ()
+    data: bytes = b""  # APP data or the body of a type not decoded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DtmfEvent:
+    """One RFC 4733 telephone-event, from its first packet to its end bit (or last packet)."""
+
+    event: int
+    digit: str  # "0"-"9", "*", "#", "A"-"D", "flash" or the number
+    start: float
+    duration_ms: float
+    volume: int  # dBm0 below 0, as sent (0-63)
+    ended: bool
+    packet: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtpStream:
+    """One RTP stream as ``tshark -z rtp,streams`` keys it: addresses, ports and SSRC.
+
+    The figures follow Wireshark's ui/tap-rtp-analysis.c (docs/media.md). ``None`` stands
+    where tshark prints -1 (no regular packet, or no clock rate for jitter). Times are
+    event-time epoch seconds; deltas and jitter are milliseconds.
+    """
+
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    ssrc: int
+    payload_type: int  # of the first packet
+    payload_types: tuple[int, ...]  # every payload type seen, in order of first use
+    payload_names: tuple[str, ...]  # tshark's names for them ("g711A", "telephone-event"...)
+    codec: str | None  # first non-event payload "PCMA/8000" from SDP or the static table
+    clock_rate: int | None
+    start: float
+    end: float
+    first_packet: int
+    last_packet: int
+    packets: int
+    expected: int
+    lost: int  # negative when duplicates outnumber losses
+    lost_pct: float
+    seq_errors: int
+    wrong_timestamps: int
+    min_delta_ms: float | None
+    mean_delta_ms: float
+    max_delta_ms: float
+    min_jitter_ms: float | None
+    mean_jitter_ms: float
+    max_jitter_ms: float
+    max_skew_ms: float
+    problems: bool
+    marker_packets: int = 0
+    comfort_noise_packets: int = 0
+    ssrc_changes: int = 0  # times the 5-tuple switched to this SSRC from another
+    dtmf: tuple[DtmfEvent, ...] = ()
+    call_id: str | None = None
+    direction: str | None = None
+    source: str = "heuristic"  # "sdp" when an expect() registration matched
+    effective_loss_pct: float = 0.0  # network loss plus jitter-buffer discards (50 ms fixed)
+    jitter_discards: int = 0  # late for a fixed 50 ms jitter buffer (the MOS figure uses this)
+    adaptive_discards: int = 0  # late for an adaptive buffer (trace/quality.py), for comparison
+    r_factor: float | None = None
+    mos: float | None = None

@@ -1,11 +1,17 @@
-"""SDP parsing (RFC 8866) on hand-written bodies."""
+"""SDP parsing (RFC 8866) on hand-written bodies; the tracker's lean view held to it."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterable
+from pathlib import Path
 
-from calltrace.decode.sdp import parse_sdp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calltrace.decode.sdp import media_summary, parse_sdp
 from calltrace.errors import MalformedInput
+from calltrace.model import SipMessage
 
 OFFER = (
     b"v=0\r\no=alice 2890844526 2890842807 IN IP4 198.51.100.7\r\ns=call\r\n"
@@ -103,3 +109,121 @@ def test_rfc4475_sdp_bodies_parse(corpus: object) -> None:
     sdp = parse_sdp(data[data.index(b"\r\n\r\n") + 4 :])
     assert sdp.media[0].codecs == ("PCMU/8000", "QCELP/8000")
     assert sdp.media[1].rtpmap == {31: "LPC"} and "invalid_rtpmap" in sdp.defects
+
+
+# --- media_summary: the tracker's lean view, held to parse_sdp ---------------------------
+
+
+def _view(body: bytes) -> object:
+    """parse_sdp's media as media_summary tuples, or the kind of error it raised."""
+    try:
+        return tuple(
+            (m.media, m.connection_ip, m.port, m.proto, m.codecs, m.direction)
+            for m in parse_sdp(body).media
+        )
+    except MalformedInput as exc:
+        return ("raises", exc.kind)
+
+
+def _summary(body: bytes) -> object:
+    try:
+        return media_summary(body)
+    except MalformedInput as exc:
+        return ("raises", exc.kind)
+
+
+EDGE_BODIES = [
+    OFFER,
+    b"",
+    b"hello",
+    b"v=0\r\n",  # SDP without media
+    b"m=audio 4000 RTP/AVP 0\nm =video 1 RTP/AVP 31\n",  # m= first, LF only
+    b"v=0\r\na=sendonly\r\nc=IN IP4 1.1.1.1\r\nm=audio 1 RTP/AVP 0\r\n",  # session direction
+    b"c=IN IP4 1.1.1.1\r\nm=audio 1 RTP/AVP 0\r\nc=\r\nc=IN IP4 2.2.2.2\r\n",  # empty c= skipped
+    b"c= /x\r\nc=IN IP4 3.3.3.3\r\nm=audio 1 RTP/AVP 0\r\nc=IN IP5 /9\r\n",  # "" addresses
+    b"m=audio 1 RTP/AVP 0 08 008 0008 18 x\r\na=rtpmap:8 X/1\r\na=rtpmap:8 Y/2\r\n",  # PT forms
+    b"m=audio 1 RTP/AVP 101\r\na=rtpmap:101  tel/8000 \r\na= recvonly \r\na=inactive:\r\n",
+    b"m=audio 99999/2 RTP/AVP 0\r\nm=audio x RTP/AVP 0\r\nm=audio 5\r\nm=\r\na=sendonly\r\n",
+    b"a=sendonly\nm=audio 1 RTP/AVP 0\r\na=recvonly\nm=video 2 RTP/AVP 31\n",  # inheritance
+    b"v=0\r\nm=audio \xef\xbc\x91 RTP/AVP 0\r\nm=audio 7 RTP/AVP \xc2\xb2 9\r\n",  # not ASCII
+    b"v=0\r\nm=audio 7 RTP/AVP 0\r\n\xff\xfe\r\nc=IN IP6 ::1\r\n",  # invalid UTF-8
+    b"v=0\rm=audio 7 RTP/AVP 0\r",  # CR-only line ends: one line
+]
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_media_summary_matches_parse_sdp_edge_cases(body: bytes) -> None:
+    """media_summary gives parse_sdp's media fields (or its error) on odd bodies."""
+    assert _summary(body) == _view(body)
+
+
+def test_media_summary_fields() -> None:
+    """Each usable m= block gives (media, ip, port, proto, codecs, direction)."""
+    assert media_summary(OFFER) == (
+        ("audio", "198.51.100.7", 49170, "RTP/SAVP",
+         ("PCMU/8000", "PCMA/8000", "telephone-event/8000"), "sendonly"),
+        ("video", "198.51.100.7", 0, "RTP/AVP", ("H261/90000",), "sendonly"),
+        ("audio", "2001:db8::5", 51372, "RTP/AVP", ("G729/8000",), "recvonly"),
+    )  # fmt: skip
+
+
+def test_media_summary_memo_does_not_leak_ports_or_addresses() -> None:
+    """Two bodies sharing a media block text keep their own port, address and direction."""
+    block = b"m=audio %d RTP/AVP 0 8\r\na=rtpmap:8 PCMA/8000\r\n"
+    one = b"c=IN IP4 1.1.1.1\r\n" + block % 1000
+    two = b"c=IN IP4 2.2.2.2\r\na=inactive\r\n" + block % 2000
+    assert media_summary(one) == (("audio", "1.1.1.1", 1000, "RTP/AVP",
+                                   ("PCMU/8000", "PCMA/8000"), "sendrecv"),)  # fmt: skip
+    assert media_summary(two) == (("audio", "2.2.2.2", 2000, "RTP/AVP",
+                                   ("PCMU/8000", "PCMA/8000"), "inactive"),)  # fmt: skip
+
+
+def _bodies(messages: Iterable[SipMessage]) -> list[bytes]:
+    return list(dict.fromkeys(m.body for m in messages if m.body))
+
+
+def test_media_summary_matches_parse_sdp_on_corpus(corpus: Path) -> None:
+    """On every message body of every corpus capture the two views agree."""
+    from tests.trace.test_corpus import CAPTURES, messages
+
+    bodies = _bodies(m for path in CAPTURES for m in messages(path))
+    assert len(bodies) > 50
+    assert [_summary(b) for b in bodies] == [_view(b) for b in bodies]
+
+
+@pytest.mark.parametrize("scenario", ["carrier", "office", "demo"])
+def test_media_summary_matches_parse_sdp_on_generated(scenario: str, tmp_path: Path) -> None:
+    """On every SDP the traffic generator writes the two views agree."""
+    from calltrace.sim.engine import SimConfig
+    from calltrace.sim.scenarios import simulation
+    from calltrace.sources.pcapwriter import write_pcap
+    from tests.trace.test_corpus import messages
+
+    path = tmp_path / "sim.pcap"
+    config = SimConfig(seed=5, duration=30, max_messages=1500)
+    write_pcap(path, simulation(scenario, config))
+    bodies = _bodies(messages(path))
+    assert len(bodies) > 10
+    assert [_summary(b) for b in bodies] == [_view(b) for b in bodies]
+
+
+_PIECES = [b"\r\n", b"\n", b"\r", b"m=", b"c=", b"a=", b" ", b"\t", b"/", b":", b"0", b"101",
+           b"a=sendonly", b"a=rtpmap:", b"8 PCMA/8000", b"c=IN IP4 1.2.3.4", b"\xff", b"\xc2\x85",
+           b"m=audio 0 RTP/AVP 0", b"a=recvonly:", b"c= /x", b"0008"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([OFFER, *EDGE_BODIES[4:]]),
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 6), st.sampled_from(_PIECES)),
+             max_size=6),
+)  # fmt: skip
+def test_media_summary_matches_parse_sdp_mutated(
+    body: bytes, edits: list[tuple[int, int, bytes]]
+) -> None:
+    """On bodies with pieces cut out and SDP tokens spliced in the two views agree."""
+    data = bytearray(body)
+    for at, cut, piece in edits:
+        at = at % (len(data) + 1)
+        data[at : at + cut] = piece
+    assert _summary(bytes(data)) == _view(bytes(data))

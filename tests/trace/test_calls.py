@@ -412,3 +412,26 @@ def test_call_seen_from_a_bye_response_only() -> None:
     assert call.state == "completed" and call.end == 7.1 and tracker.stats.orphan_responses == 1
     assert call.from_tag is None and call.hangup_by is None
     assert [e.type for e in events] == [T.END]
+
+
+def test_record_fills_each_field_from_its_attribute() -> None:
+    """CallFlow.record() (positional, for speed) equals Call(...) built by keyword."""
+    tracker = CallTracker()
+    for msg in basic_call(Leg()):
+        tracker.observe(msg)
+    (flow,) = tracker._calls.values()
+    end, answered = flow.end_time(), flow.answered
+    assert end is not None and answered is not None
+    same = {name: getattr(flow, name) for name in (
+        "call_id", "start", "ringing", "answered", "final_status", "final_reason", "hangup_by",
+        "caller", "callee", "from_uri", "to_uri", "request_uri", "pai", "from_tag", "to_tag",
+        "src_ip", "src_port", "dst_ip", "dst_port", "transport", "user_agent", "server", "via",
+        "contact", "auth_challenged", "messages", "methods", "statuses", "retransmissions",
+    )}  # fmt: skip
+    expected = Call(
+        **same, state="completed", end=end, duration=end - answered,
+        setup_time=answered - flow.start, pdd=flow.pdd(), codecs=tuple(flow.codecs),
+        media=tuple(flow.media), forks=tuple(flow.forks), packets=tuple(flow.packets),
+        defects=(),
+    )  # fmt: skip
+    assert repr(flow.record()) == repr(expected)

@@ -15,18 +15,35 @@ Strategy (the fast path, measured by ``bench/bench_sip_parse.py``):
 What is fatal: no valid start line, no Call-ID, no CSeq method, a header section that
 stops in the middle of a line. Everything else is kept and named in ``defects``
 (docs/sip-defects.md lists every token and the rule it breaks).
+
+The native fast path (``_sipfast.c``, docs/performance.md) takes the well-formed common
+message and builds the identical :class:`SipMessage` about ten times faster; at the
+first sign of a defect it hands the whole message to :func:`parse_sip_pure`, which stays
+the reference. ``FAST`` says whether it is active; ``CALLTRACE_PURE_PYTHON=1`` (or a
+missing extension) keeps everything in Python.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Callable
+from types import ModuleType
 from typing import Final
 
 from calltrace.decode import sipchecks
 from calltrace.errors import MalformedInput, Truncated
 from calltrace.model import Packet, SipMessage
 
-__all__ = ["COMPACT_FORMS", "canonical_name", "looks_like_sip", "parse_sip"]
+__all__ = [
+    "COMPACT_FORMS",
+    "FAST",
+    "canonical_name",
+    "looks_like_sip",
+    "looks_like_sip_pure",
+    "parse_sip",
+    "parse_sip_pure",
+]
 
 #: Compact header forms: RFC 3261 §7.3.3 and §20, RFC 3841 (a, d, j), RFC 4028 (x),
 #: RFC 3515 (r), RFC 3892 (b), RFC 3265/6665 (o, u), RFC 4474 (y), RFC 3329-era (n).
@@ -172,7 +189,7 @@ def _skip_leading(data: bytes) -> int:
     return start
 
 
-def looks_like_sip(payload: bytes) -> bool:
+def looks_like_sip_pure(payload: bytes) -> bool:
     """Cheap content check on the first bytes: a request line or a status line.
 
     Accepts ``token SP uri SP SIP/x.y`` and ``SIP/2.0 SP 3DIGIT``, after at most 64
@@ -202,7 +219,7 @@ def _bad(detail: str, kind: str) -> MalformedInput:
     return MalformedInput(detail, layer="sip", kind=kind)
 
 
-def parse_sip(packet: Packet) -> SipMessage:
+def parse_sip_pure(packet: Packet) -> SipMessage:
     """Decode one SIP message from ``packet.payload`` (RFC 3261 §7).
 
     Raises :class:`MalformedInput` (layer ``sip``) only when the message cannot be
@@ -533,3 +550,38 @@ def _body(packet: Packet, first: dict[str, str], body_start: int, defects: list[
     if length < available:
         defects.append("trailing_bytes")
     return data[body_start : body_start + length]
+
+
+def _load_native() -> tuple[Callable[[Packet], SipMessage], Callable[[bytes], bool]] | None:
+    """The native parse_sip and looks_like_sip, or None to stay in pure Python.
+
+    The extension is optional (``setup.py``: a failed build still installs), so its
+    absence is normal. It receives its tables from this module (compact forms, names,
+    single-use headers, the SipMessage field order) so the two paths cannot drift, and
+    it refuses (returns False) when the SipMessage layout is not the one it writes.
+    """
+    if os.environ.get("CALLTRACE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from calltrace.decode import _sipfast
+    except ImportError:
+        return None
+    if not setup_native(_sipfast):
+        return None
+    return _sipfast.parse_sip, _sipfast.looks_like_sip
+
+
+def setup_native(native: ModuleType) -> bool:
+    """Hand the native module this module's tables; False when it refuses the layout."""
+    common = tuple(name.lower() for name in _COMMON)
+    return bool(native.setup(SipMessage, _FIELDS, parse_sip_pure, COMPACT_FORMS, common, _SINGLE))
+
+
+_NATIVE: Final = _load_native()
+#: True when the native fast path is active (built, set up, not disabled by the env var).
+FAST: Final = _NATIVE is not None
+#: Decode one SIP message (RFC 3261 §7): :func:`parse_sip_pure`, or the native path that
+#: returns the identical SipMessage and falls back to it for anything unusual.
+parse_sip: Final = _NATIVE[0] if _NATIVE is not None else parse_sip_pure
+#: Cheap content check on the first bytes: :func:`looks_like_sip_pure`, natively if FAST.
+looks_like_sip: Final = _NATIVE[1] if _NATIVE is not None else looks_like_sip_pure

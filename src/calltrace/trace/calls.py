@@ -33,12 +33,13 @@ from calltrace.trace.dialogs import (
 )
 from calltrace.trace.registrations import RegistrationFlow
 from calltrace.trace.transactions import (
+    MAGIC_COOKIE,
     TXN_CREDENTIALS,
     TXN_INITIAL,
+    TxnKey,
     fingerprint,
     first_headers,
     transaction_flags,
-    transaction_key,
     uri_user,
     user_of,
 )
@@ -97,6 +98,8 @@ _ONCE_BITS: Final = {
     CallEventType.CANCEL: 8,
 }
 _OPTIONS_HEADERS: Final = frozenset({"from", "to", "user-agent"})
+# Status codes as Call.statuses keys, made once instead of str() per response.
+_STATUS_TEXT: Final = {code: str(code) for code in range(100, 700)}
 _SWEEP_EVERY: Final = 1.0  # seconds of capture time between eviction sweeps
 
 
@@ -181,6 +184,13 @@ class CallTracker:
         self._confirmed: OrderedDict[str, CallFlow] = OrderedDict()
         self._ended: OrderedDict[str, CallFlow] = OrderedDict()
         self._regs: OrderedDict[str, RegistrationFlow] = OrderedDict()
+        # state -> the bucket its calls live in (ended, confirmed, else setup)
+        self._buckets: dict[DialogState, OrderedDict[str, CallFlow]] = {
+            state: self._ended if state in ENDED_STATES
+            else self._confirmed if state in CONFIRMED_STATES
+            else self._setup
+            for state in DialogState
+        }  # fmt: skip
         self._pending: OrderedDict[tuple[str, int | None, str], _Pending] = OrderedDict()
         self._finished: list[Call | Registration] = []
         self._now = float("-inf")
@@ -275,13 +285,6 @@ class CallTracker:
         flow.state = TRANSITIONS.get((flow.state, Stimulus.EVICT), flow.state)
         self._finished.append(flow.record())
 
-    def _bucket(self, state: DialogState) -> OrderedDict[str, CallFlow]:
-        if state in ENDED_STATES:
-            return self._ended
-        if state in CONFIRMED_STATES:
-            return self._confirmed
-        return self._setup
-
     # --- calls ------------------------------------------------------------------------
 
     def _new_call(self, msg: SipMessage) -> CallFlow:
@@ -298,41 +301,79 @@ class CallTracker:
         return flow
 
     def _on_call(self, flow: CallFlow, msg: SipMessage) -> list[CallEvent]:
-        """The hot path: count, drop retransmissions, apply, keep the bucket order."""
+        """The hot path: count, drop retransmissions, apply, keep the bucket order.
+
+        Most messages of a call (ACK, 100 Trying, a retransmission, the 200 to a BYE)
+        change nothing but counters, so this is written out flat: the counters (every
+        captured copy, retransmissions and hops included), the hash of
+        ``transactions.fingerprint`` and the key of ``transactions.transaction_key``
+        inline, an ACK never looked up (it opens no transaction), the bucket of a state
+        found in one dict."""
         state = flow.state
         flow.last = self._now
-        flow.count(msg)
-        fp = fingerprint(msg)
-        if fp in flow.seen:
+        p = msg.packet
+        flow.messages += 1
+        flow.packets.append(p.number)
+        is_request = msg.is_request
+        if is_request:
+            method = msg.method
+            methods = flow.methods
+            methods[method] = methods.get(method, 0) + 1
+            fp = hash((method, msg.cseq, msg.branch, msg.to_tag, p.src_ip, p.src_port,
+                       p.dst_ip, p.dst_port))  # fmt: skip
+        else:
+            status = msg.status
+            text = _STATUS_TEXT.get(status) if status is not None else None
+            if text is None:
+                text = str(status)
+            statuses = flow.statuses
+            statuses[text] = statuses.get(text, 0) + 1
+            fp = hash((status, msg.cseq, msg.cseq_method, msg.branch, msg.to_tag, p.src_ip,
+                       p.src_port, p.dst_ip, p.dst_port))  # fmt: skip
+        if msg.defects:
+            flow.add_defects(msg.defects)
+        seen = flow.seen
+        buckets = self._buckets
+        if fp in seen:
             flow.retransmissions += 1
             self.stats.retransmissions += 1
-            self._bucket(state).move_to_end(msg.call_id)
+            buckets[state].move_to_end(msg.call_id)
             return []
-        flow.seen.add(fp)
+        seen.add(fp)
         events: list[CallEvent] = []
-        if msg.is_request:
-            self._call_request(flow, msg, events)
-        else:
+        if not is_request:
             self._call_response(flow, msg, events)
-        if msg.body and not flow.add_media(msg):
+        elif method != "ACK":  # an ACK opens no transaction and moves no state
+            self._call_request(flow, msg, method, events)
+        if msg.body and not flow.add_media(msg, msg.header("content-type")):
             self.stats.sdp_errors += 1
-        before = self._bucket(state)
-        after = self._bucket(flow.state) if flow.state is not state else before
-        if after is before:
-            before.move_to_end(msg.call_id)
+        after = flow.state
+        if after is state:
+            buckets[state].move_to_end(msg.call_id)
         else:
-            del before[msg.call_id]
-            after[msg.call_id] = flow
+            before = buckets[state]
+            after_bucket = buckets[after]
+            if after_bucket is before:
+                before.move_to_end(msg.call_id)
+            else:
+                del before[msg.call_id]
+                after_bucket[msg.call_id] = flow
         return events
 
-    def _call_request(self, flow: CallFlow, msg: SipMessage, events: list[CallEvent]) -> None:
-        method = msg.method
-        key = transaction_key(msg)
-        initial = method == "INVITE" and msg.to_tag is None
-        new = key not in flow.txns
-        if method != "ACK" and new:
-            flow.txns[key] = transaction_flags(msg)
-        if initial:
+    def _call_request(
+        self, flow: CallFlow, msg: SipMessage, method: str, events: list[CallEvent]
+    ) -> None:
+        """A request other than ACK (``transactions.transaction_key``, written out)."""
+        branch = msg.branch
+        if branch is not None and branch.startswith(MAGIC_COOKIE):
+            key: TxnKey = (branch, method)
+        else:
+            key = (msg.cseq, method)
+        txns = flow.txns
+        new = key not in txns
+        if new:
+            txns[key] = transaction_flags(msg)
+        if method == "INVITE" and msg.to_tag is None:
             if not flow.has_invite:
                 flow.fill_from_invite(msg)
                 events.append(self._event(flow, CallEventType.ATTEMPT, msg))
@@ -360,11 +401,17 @@ class CallTracker:
         self._stimulus(flow, Stimulus.BYE, msg, events)
 
     def _call_response(self, flow: CallFlow, msg: SipMessage, events: list[CallEvent]) -> None:
-        txn = flow.txns.get(transaction_key(msg))  # TXN_* flags, None: request not captured
+        method = msg.cseq_method or msg.method
+        branch = msg.branch  # the key of transactions.transaction_key, written out
+        tmethod = "INVITE" if method == "ACK" else method
+        if branch is not None and branch.startswith(MAGIC_COOKIE):
+            key: TxnKey = (branch, tmethod)
+        else:
+            key = (msg.cseq, tmethod)
+        txn = flow.txns.get(key)  # TXN_* flags, None: request not captured
         if txn is None:
             self.stats.orphan_responses += 1
         status = msg.status or 0
-        method = msg.cseq_method or msg.method
         if method == "INVITE":
             if txn is not None:
                 initial = bool(txn & TXN_INITIAL)

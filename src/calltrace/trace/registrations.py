@@ -18,13 +18,19 @@ carried credentials), ``no_response`` (no final response at all).
 
 from __future__ import annotations
 
+from typing import Final
+
 from calltrace.model import CallEvent, CallEventType, Registration, SipMessage
+from calltrace.trace.dialogs import unrolled_constructor
 from calltrace.trace.transactions import (
     auth_param,
+    auth_params,
     fingerprint,
     host_of,
     user_of,
 )
+
+_new_event: Final = unrolled_constructor(CallEvent)
 
 
 def _expires_param(contact: str | None) -> int | None:
@@ -41,8 +47,8 @@ def _expires_param(contact: str | None) -> int | None:
     return int(digits[:end]) if 0 < end < 11 else None
 
 
-def _expires_header(msg: SipMessage) -> int | None:
-    value = msg.header("expires")
+def _expires_header(value: str | None) -> int | None:
+    """The Expires header value (§20.19) as seconds, or None."""
     if value is None:
         return None
     value = value.strip()
@@ -85,8 +91,9 @@ class RegistrationFlow:
         p = msg.packet
         self.call_id = msg.call_id
         self.start = self.end = p.ts
-        self.user = user_of(msg.header("to"))
-        self.domain = host_of(msg.header("to"))
+        to = msg.header("to")
+        self.user = user_of(to)
+        self.domain = host_of(to)
         self.realm: str | None = None
         self.attempts = 0
         self.challenged = False
@@ -137,17 +144,19 @@ class RegistrationFlow:
         self.cseqs.add(msg.cseq)
         self.attempts += 1
         p = msg.packet
+        heads = dict(reversed(msg.headers))  # the first value of every header, in C
+        contact = heads.get("contact")
         if self.src_ip is None:
             self.src_ip, self.src_port = p.src_ip, p.src_port
             self.dst_ip, self.dst_port, self.transport = p.dst_ip, p.dst_port, p.transport
-            self.user_agent = msg.header("user-agent")
-            self.contact = msg.header("contact")
-        creds = msg.header("authorization") or msg.header("proxy-authorization")
+            self.user_agent = heads.get("user-agent")
+            self.contact = contact
+        creds = heads.get("authorization") or heads.get("proxy-authorization")
         if creds is not None:
-            self.auth_username = auth_param(creds, "username") or self.auth_username
-            self.realm = self.realm or auth_param(creds, "realm")
-        contact = msg.header("contact")
-        zero = _expires_header(msg) == 0 or _expires_param(contact) == 0
+            params = auth_params(creds)
+            self.auth_username = params.get("username") or self.auth_username
+            self.realm = self.realm or params.get("realm")
+        zero = _expires_header(heads.get("expires")) == 0 or _expires_param(contact) == 0
         zero = zero or (contact is not None and contact.strip() == "*")
         self.requests[msg.cseq] = (creds is not None, zero)
         return [self._event(CallEventType.REGISTER, msg, None)]
@@ -163,9 +172,8 @@ class RegistrationFlow:
         if status < 300:
             self.succeeded = True
             self.outcome_hint = "unregistered" if zero else None
-            contact = msg.header("contact")
-            found = _expires_param(contact)
-            self.expires = found if found is not None else _expires_header(msg)
+            found = _expires_param(msg.header("contact"))
+            self.expires = found if found is not None else _expires_header(msg.header("expires"))
         elif status in (401, 407):
             self.challenged = True
             header = "www-authenticate" if status == 401 else "proxy-authenticate"
@@ -181,17 +189,25 @@ class RegistrationFlow:
 
     def _event(self, kind: CallEventType, msg: SipMessage, status: int | None) -> CallEvent:
         """An event about this flow; the source is the registering client."""
-        return CallEvent(
-            type=kind,
-            ts=msg.packet.ts,
-            call_id=self.call_id,
-            a_number=self.user,
-            source_ip=self.src_ip if self.src_ip is not None else msg.packet.dst_ip,
-            source_port=self.src_port if self.src_ip is not None else msg.packet.dst_port,
-            dest_ip=self.dst_ip if self.src_ip is not None else msg.packet.src_ip,
-            user_agent=self.user_agent,
-            status=status,
-            packet=msg.packet.number,
+        p = msg.packet
+        known = self.src_ip is not None
+        return _new_event(  # == CallEvent(...) with every field in order
+            kind,
+            p.ts,
+            self.call_id,
+            self.user,  # a_number
+            None,  # b_number
+            self.src_ip if known else p.dst_ip,  # source_ip
+            self.src_port if known else p.dst_port,  # source_port
+            self.dst_ip if known else p.src_ip,  # dest_ip
+            self.user_agent,
+            status,
+            None,  # duration
+            None,  # switch_id
+            None,  # direction
+            None,  # account
+            "sip",  # source
+            p.number,  # packet
         )
 
     def outcome(self) -> str:

@@ -18,6 +18,7 @@ different addresses: it is a hop, not a retransmission, and both copies are kept
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from calltrace.decode.sipvalues import parse_auth, parse_name_addr, parse_uri, split_values
@@ -106,6 +107,13 @@ def host_of(value: str | None) -> str | None:
     """Host part of a name-addr header value, or None."""
     if not value:
         return None
+    return _host_of(value)
+
+
+@lru_cache(maxsize=4096)
+def _host_of(value: str) -> str | None:
+    """host_of, memoised: a REGISTER's To (no tag) repeats with every refresh and every
+    guess of a brute force, and the full name-addr parser is not cheap."""
     try:
         return parse_name_addr(value).uri.host or None
     except DecodeError:
@@ -153,6 +161,13 @@ def uri_user(uri: str | None) -> str | None:
     """User part of a bare URI (the Request-URI), or None."""
     if not uri:
         return None
+    return _uri_user(uri)
+
+
+@lru_cache(maxsize=4096)
+def _uri_user(uri: str) -> str | None:
+    """uri_user, memoised: the Request-URIs of OPTIONS pings and of INVITEs without a To
+    user repeat (the same few probes and trunks), and the full URI parser is not cheap."""
     try:
         return parse_uri(uri).user or None
     except DecodeError:
@@ -161,12 +176,18 @@ def uri_user(uri: str | None) -> str | None:
 
 def auth_param(value: str | None, name: str) -> str | None:
     """One parameter (``realm``, ``username``...) of a challenge or credentials header."""
+    return auth_params(value).get(name)
+
+
+def auth_params(value: str | None) -> dict[str, str]:
+    """Every parameter of a challenge or credentials header ({} when absent or bad):
+    one parse for callers that want several."""
     if not value:
-        return None
+        return {}
     try:
-        return parse_auth(value).params.get(name)
+        return parse_auth(value).params
     except DecodeError:
-        return None
+        return {}
 
 
 def split_header(values: list[str]) -> tuple[str, ...]:

@@ -1,0 +1,223 @@
+"""Voice quality: the ITU-T G.107 E-model (R-factor, MOS) and jitter-buffer simulation.
+
+The R-factor is computed with the full G.107 (06/2015) transmission rating model: basic
+signal-to-noise ratio Ro, simultaneous impairments Is, delay impairments Id, equipment
+impairment Ie-eff (codec and effective packet loss) and advantage A. With every parameter
+at its G.107 default (Table 2) and G.711 without loss, R = 93.2; :func:`mos_from_r` is the
+G.107 Annex B mapping. Codec constants (Ie, Bpl) and their sources are in :data:`CODECS`
+and docs/media.md.
+
+Effective loss is network loss plus packets a receiver's jitter buffer would discard for
+arriving after their playout time. :class:`FixedJitterBuffer` (50 ms, Wireshark's RTP
+player default) gives the figure CallTrace reports; :class:`AdaptiveJitterBuffer`
+(after Ramjee et al. 1994, algorithm 1, re-planned at talkspurts) is there for comparison.
+
+>>> round(r_factor(ie=0.0, bpl=25.1, loss_pct=0.0), 1), round(mos_from_r(93.2), 2)
+(93.2, 4.41)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "CODECS",
+    "AdaptiveJitterBuffer",
+    "CodecImpairment",
+    "FixedJitterBuffer",
+    "codec_impairment",
+    "mos_from_r",
+    "r_factor",
+    "stream_quality",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodecImpairment:
+    """E-model constants of one codec: equipment impairment Ie and loss robustness Bpl."""
+
+    ie: float
+    bpl: float
+    source: str
+
+
+# Keys are upper-case encoding names as SDP/RFC 3551 write them.
+CODECS: Final[dict[str, CodecImpairment]] = {
+    # G.113 Appendix I, Table I.1 (Ie=0) and Table I.3: G.711 with its Appendix I PLC,
+    # Bpl = 25.1 (without PLC, random loss, it would be 4.3). Phones conceal losses today.
+    "PCMU": CodecImpairment(ie=0.0, bpl=25.1, source="ITU-T G.113 App. I, G.711 with PLC"),
+    "PCMA": CodecImpairment(ie=0.0, bpl=25.1, source="ITU-T G.113 App. I, G.711 with PLC"),
+    # G.113 Appendix I Table I.1: G.729 Ie=10, G.729A+VAD Ie=11; Table I.3 Bpl=19.0.
+    "G729": CodecImpairment(ie=11.0, bpl=19.0, source="ITU-T G.113 App. I, G.729A+VAD"),
+    # Wideband codecs are rated on G.107.1's 0-129 scale, which this narrowband model
+    # cannot express. Project assumption: rated like G.711 with PLC on the narrowband scale.
+    "G722": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (no NB value)"),
+    "OPUS": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (no ITU value)"),
+    "GSM": CodecImpairment(ie=20.0, bpl=10.0, source="ITU-T G.113 App. I, GSM-FR (06.10)"),
+    "G723": CodecImpairment(ie=15.0, bpl=16.1, source="ITU-T G.113 App. I, G.723.1 6.3 kbit/s"),
+}
+
+
+def codec_impairment(codec: str | None) -> CodecImpairment | None:
+    """The constants for ``codec`` ("PCMA/8000", "opus/48000/2", "G729"...), or None."""
+    if not codec:
+        return None
+    return CODECS.get(codec.split("/", 1)[0].upper())
+
+
+def _lg(x: float) -> float:
+    return math.log10(x)
+
+
+def r_factor(
+    *,
+    ie: float,
+    bpl: float,
+    loss_pct: float,
+    burst_r: float = 1.0,
+    delay_ms: float = 0.0,
+) -> float:
+    """G.107 §7 transmission rating R with defaults except Ie, Bpl, Ppl and the delays.
+
+    ``delay_ms`` is the mean one-way delay, used as T (echo path) and Ta (absolute delay)
+    and 2T as the listener-echo round trip Tr, as G.107 does for a symmetric connection.
+    """
+    slr, rlr, stmr, lstr, ds, telr, wepl = 8.0, 2.0, 15.0, 18.0, 3.0, 65.0, 110.0
+    nc, nfor, ps, pr, qdu, a = -70.0, -64.0, 35.0, 35.0, 1.0, 0.0
+    t = ta = delay_ms
+    tr = 2.0 * delay_ms
+    olr = slr + rlr
+    # §7.2 basic signal-to-noise ratio Ro
+    nos = ps - slr - ds - 100.0 + 0.004 * (ps - olr - ds - 14.0) ** 2
+    pre = pr + 10.0 * _lg(1.0 + 10.0 ** ((10.0 - lstr) / 10.0))
+    nor = rlr - 121.0 + pre + 0.008 * (pre - 35.0) ** 2
+    nfo = nfor + rlr
+    no = 10.0 * _lg(10 ** (nc / 10) + 10 ** (nos / 10) + 10 ** (nor / 10) + 10 ** (nfo / 10))
+    ro = 15.0 - 1.5 * (slr + no)
+    # §7.3 simultaneous impairments Is = Iolr + Ist + Iq
+    xolr = olr + 0.2 * (64.0 + no - rlr)
+    iolr = 20.0 * ((1.0 + (xolr / 8.0) ** 8) ** (1 / 8) - xolr / 8.0)
+    stmro = -10.0 * _lg(10 ** (-stmr / 10) + math.exp(-t / 4.0) * 10 ** (-telr / 10))
+    ist = (
+        12.0 * (1.0 + ((stmro - 13.0) / 6.0) ** 8) ** (1 / 8)
+        - 28.0 * (1.0 + ((stmro + 1.0) / 19.4) ** 35) ** (1 / 35)
+        - 13.0 * (1.0 + ((stmro - 3.0) / 33.0) ** 13) ** (1 / 13)
+        + 29.0
+    )
+    q = 37.0 - 15.0 * _lg(qdu)
+    g = 1.07 + 0.258 * q + 0.0602 * q * q
+    y = (ro - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0
+    z = 46.0 / 30.0 - g / 40.0
+    iq = 15.0 * _lg(1.0 + 10**y + 10**z)
+    is_ = iolr + ist + iq
+    # §7.4 delay impairments Id = Idte + Idle + Idd
+    terv = telr - 40.0 * _lg((1.0 + t / 10.0) / (1.0 + t / 150.0)) + 6.0 * math.exp(-0.3 * t * t)
+    roe = -1.5 * (no - rlr)
+    re = 80.0 + 2.5 * (terv - 14.0)
+    idte = ((roe - re) / 2.0 + math.sqrt((roe - re) ** 2 / 4.0 + 100.0) - 1.0) * (
+        1.0 - math.exp(-t)
+    )
+    rle = 10.5 * (wepl + 7.0) * (tr + 1.0) ** -0.25
+    idle = (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
+    idd = 0.0
+    if ta > 100.0:
+        x = _lg(ta / 100.0) / _lg(2.0)
+        idd = 25.0 * ((1 + x**6) ** (1 / 6) - 3.0 * (1 + (x / 3.0) ** 6) ** (1 / 6) + 2.0)
+    id_ = idte + idle + idd
+    # §7.5 effective equipment impairment with random (BurstR=1) or bursty loss
+    ppl = min(max(loss_pct, 0.0), 100.0)
+    ie_eff = ie + (95.0 - ie) * ppl / (ppl / burst_r + bpl)
+    r: float = ro - is_ - id_ - ie_eff + a
+    return r
+
+
+def mos_from_r(r: float) -> float:
+    """G.107 Annex B (B-4): estimated conversational MOS (1-4.5) from R."""
+    if r < 0.0:
+        return 1.0
+    if r > 100.0:
+        return 4.5
+    return 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
+
+
+class FixedJitterBuffer:
+    """A fixed playout delay: packet i plays at first arrival + delay + (ts_i - ts_0)/clock.
+
+    A packet arriving after its playout time is discarded (counted in ``discarded``).
+    Times are in seconds, RTP timestamps already extended past wraps.
+    """
+
+    def __init__(self, delay_ms: float = 50.0) -> None:
+        self.delay = delay_ms / 1000.0
+        self.discarded = 0
+        self._base: float | None = None
+
+    def offer(self, arrival: float, media_time: float) -> bool:
+        """Whether the packet (arrival time, RTP time in seconds) makes its playout time."""
+        if self._base is None:
+            self._base = arrival - media_time + self.delay
+            return True
+        if arrival > self._base + media_time:
+            self.discarded += 1
+            return False
+        return True
+
+
+class AdaptiveJitterBuffer:
+    """Ramjee et al. (1994) algorithm 1 shape: playout delay d + 4v, re-planned at talkspurts.
+
+    ``d`` and ``v`` are exponentially weighted estimates of the network delay and its
+    variation, measured as arrival - media time (an unknown constant offset cancels out).
+    The gain is RFC 3550's 1/16 rather than Ramjee's 0.998002, which takes ~500 packets
+    to follow a change, longer than many talkspurts. The delay is re-planned at a packet
+    with the marker bit (a talkspurt start, RFC 3551 §4.1), bounded to [min_ms, max_ms].
+    """
+
+    ALPHA: Final = 15.0 / 16.0
+
+    def __init__(self, min_ms: float = 20.0, max_ms: float = 200.0) -> None:
+        self.min = min_ms / 1000.0
+        self.max = max_ms / 1000.0
+        self.discarded = 0
+        self._d: float | None = None
+        self._v = 0.0
+        self._offset = 0.0
+        self._first = 0.0
+
+    def offer(self, arrival: float, media_time: float, talkspurt: bool = False) -> bool:
+        """Whether the packet makes its playout time under the current plan."""
+        n = arrival - media_time
+        if self._d is None:
+            self._d = n
+            self._first = n
+            self._offset = n + self.min
+            return True
+        self._d = self.ALPHA * self._d + (1 - self.ALPHA) * n
+        self._v = self.ALPHA * self._v + (1 - self.ALPHA) * abs(self._d - n)
+        if talkspurt:
+            target = self._d + 4.0 * self._v - self._first
+            self._offset = self._first + min(max(target, self.min), self.max)
+        if n > self._offset:
+            self.discarded += 1
+            return False
+        return True
+
+
+def stream_quality(
+    codec: str | None, expected: int, lost: int, discarded: int, delay_ms: float = 0.0
+) -> tuple[float, float | None, float | None]:
+    """(effective loss %, R, MOS) for a stream; R and MOS are None for unrated codecs.
+
+    Effective loss counts network losses (never below zero: duplicates do not make up for
+    losses) plus jitter-buffer discards, over the packets expected.
+    """
+    total = max(lost, 0) + discarded
+    loss_pct = 100.0 * total / expected if expected > 0 else 0.0
+    loss_pct = min(loss_pct, 100.0)
+    imp = codec_impairment(codec)
+    if imp is None:
+        return loss_pct, None, None
+    r = r_factor(ie=imp.ie, bpl=imp.bpl, loss_pct=loss_pct, delay_ms=delay_ms)
+    return loss_pct, r, mos_from_r(r)

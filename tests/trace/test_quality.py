@@ -1,0 +1,90 @@
+"""E-model R-factor and MOS (ITU-T G.107) and the jitter-buffer models, at hand-checked points."""
+
+from __future__ import annotations
+
+import pytest
+
+from calltrace.trace.quality import (
+    AdaptiveJitterBuffer,
+    FixedJitterBuffer,
+    codec_impairment,
+    mos_from_r,
+    r_factor,
+    stream_quality,
+)
+
+
+def test_g711_without_loss_is_93_2() -> None:
+    """G.107 with every default and Ie = 0, no loss: R = 93.2, MOS 4.41."""
+    r = r_factor(ie=0.0, bpl=25.1, loss_pct=0.0)
+    assert r == pytest.approx(93.2, abs=0.01)
+    assert mos_from_r(r) == pytest.approx(4.41, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("r", "mos"),
+    [
+        (-5.0, 1.0),  # below 0: 1
+        (0.0, 1.0),
+        (50.0, 1 + 1.75 + 50 * -10 * 50 * 7e-6),  # 2.575
+        (60.0, 1 + 2.1),  # the cubic term vanishes at 60
+        (80.0, 1 + 2.8 + 80 * 20 * 20 * 7e-6),  # 4.024
+        (100.0, 4.5),
+        (120.0, 4.5),  # above 100: 4.5
+    ],
+)
+def test_r_to_mos_mapping(r: float, mos: float) -> None:
+    """G.107 Annex B: MOS = 1 + 0.035R + R(R-60)(100-R)7e-6, clamped to 1 and 4.5."""
+    assert mos_from_r(r) == pytest.approx(mos)
+
+
+def test_ie_eff_formula() -> None:
+    """1% random loss on G.711 without PLC (Bpl 4.3): Ie-eff = 95 * 1/(1+4.3) = 17.92."""
+    r0 = r_factor(ie=0.0, bpl=4.3, loss_pct=0.0)
+    assert r0 - r_factor(ie=0.0, bpl=4.3, loss_pct=1.0) == pytest.approx(95 / 5.3)
+    # G.729A: Ie 11 and Bpl 19 at 2% loss: 11 + 84 * 2 / 21 = 19
+    assert r0 - r_factor(ie=11.0, bpl=19.0, loss_pct=2.0) == pytest.approx(19.0)
+
+
+def test_delay_lowers_r() -> None:
+    """Above 100 ms one-way delay Idd adds an impairment; 300 ms is worse than 150 ms."""
+    assert r_factor(ie=0, bpl=25.1, loss_pct=0, delay_ms=300) < r_factor(
+        ie=0, bpl=25.1, loss_pct=0, delay_ms=150
+    )
+
+
+def test_codec_table() -> None:
+    """Codecs are found by rtpmap name in any case; unknown ones are unrated."""
+    g729 = codec_impairment("G729/8000")
+    assert g729 is not None and (g729.ie, g729.bpl) == (11.0, 19.0)
+    assert codec_impairment("opus/48000/2") is not None
+    assert codec_impairment("H263/90000") is None
+    assert stream_quality("H263/90000", 10, 0, 0) == (0.0, None, None)
+
+
+def test_stream_quality_counts_discards_and_ignores_duplicates() -> None:
+    """Effective loss = (max(lost, 0) + discards) / expected; negative loss counts 0."""
+    assert stream_quality("PCMU/8000", 100, 2, 3)[0] == pytest.approx(5.0)
+    assert stream_quality("PCMU/8000", 100, -2, 0)[0] == 0.0
+
+
+def test_fixed_buffer() -> None:
+    """50 ms buffer: a packet due at 40 ms media time arriving 95 ms after the first misses."""
+    buf = FixedJitterBuffer(50.0)
+    assert buf.offer(10.000, 0.0)
+    assert buf.offer(10.069, 0.020)  # plays at 10.070
+    assert not buf.offer(10.095, 0.040)  # plays at 10.090
+    assert buf.discarded == 1
+
+
+def test_adaptive_buffer_follows_delay_at_talkspurts() -> None:
+    """After a talkspurt restarts the plan, a constant extra 30 ms delay is absorbed."""
+    buf = AdaptiveJitterBuffer(min_ms=20.0, max_ms=200.0)
+    assert buf.offer(0.0, 0.0)
+    assert not buf.offer(1.030, 1.0)  # 30 ms later than planned 20 ms
+    for i in range(200):
+        buf.offer(2.0 + 0.02 * i + 0.03 * (i % 2), 2.0 + 0.02 * i, talkspurt=(i == 100))
+    late = buf.discarded
+    for i in range(50):
+        buf.offer(10.0 + 0.02 * i + 0.03, 10.0 + 0.02 * i, talkspurt=(i == 0))
+    assert buf.discarded == late

@@ -60,8 +60,8 @@ def main(
     """CallTrace: rebuild and trace VoIP calls from captures; find fraud and attacks."""
 
 
-def _run(paths: list[Path], sink: Any, *, keep_results: bool) -> Analysis:
-    analyzer = Analyzer(sink, keep_results=keep_results)
+def _run(paths: list[Path], sink: Any, *, keep_results: bool, heuristic_rtp: bool) -> Analysis:
+    analyzer = Analyzer(sink, keep_results=keep_results, heuristic_rtp=heuristic_rtp)
     total = sum(p.stat().st_size for p in paths)
     show = total >= PROGRESS_MIN_BYTES and err.is_terminal
     with Progress(
@@ -100,8 +100,16 @@ def analyze(
         bool, typer.Option("--no-store", help="Do not write to the database.")
     ] = False,
     limit: Annotated[int, typer.Option(help="Rows of the call table to print.")] = 100,
+    heuristic_rtp: Annotated[
+        bool,
+        typer.Option(
+            "--heuristic-rtp",
+            help="Also find RTP that no SDP announced (as tshark's rtp.heuristic_rtp).",
+        ),
+    ] = False,
 ) -> None:
-    """Decode captures, rebuild calls and registrations, store them, print the call table."""
+    """Decode captures, rebuild calls, registrations and RTP streams, store them, print the
+    call table."""
     # Decoding makes millions of short-lived objects and no reference cycles: collecting
     # generation 0 every 700 allocations costs 8-13% of the run (bench/bench_trace.py).
     gc.freeze()
@@ -114,7 +122,7 @@ def analyze(
         sink = StoreSink(open_engine(db))
     # Results stay in memory only for the JSON document or when nothing is stored; with a
     # database the table is read back from it, so memory is flat on any capture size.
-    analysis = _run(paths, sink, keep_results=as_json or sink is None)
+    analysis = _run(paths, sink, keep_results=as_json or sink is None, heuristic_rtp=heuristic_rtp)
     if sink is not None:
         sink.close()
     if as_json:
@@ -141,7 +149,8 @@ def _print_summary(analysis: Analysis, rows: list[dict[str, Any]], db: str | Non
     out.print(
         f"[bold]{len(analysis.files)}[/] file(s), {stats.packets} packets, "
         f"{stats.sip_messages} SIP messages ({methods}), [bold]{stats.calls}[/] calls, "
-        f"{stats.registrations} registrations, {stats.decode_errors} decode errors, "
+        f"{stats.registrations} registrations, {stats.rtp_streams} RTP streams, "
+        f"{stats.decode_errors} decode errors, "
         f"{stats.defects} messages with defects"
     )
     if db is not None:
@@ -205,7 +214,7 @@ def show(
 ) -> None:
     """Print one call: its fields and its ladder diagram (like sngrep)."""
     from calltrace.store.db import open_engine
-    from calltrace.store.queries import call_messages, get_call
+    from calltrace.store.queries import call_messages, find_streams, get_call
 
     _require_db(db)
     engine = open_engine(db)
@@ -217,10 +226,40 @@ def show(
     out.print(views.call_details(call))
     out.print()
     out.print(views.ladder(messages))
+    streams = find_streams(engine, call_id=call["call_id"])
+    if streams:
+        out.print()
+        out.print(views.stream_table(streams, title="Media"))
     if raw:
         for message in messages:
             out.rule(f"packet {message['packet']}")
             out.print(message["raw"].decode("utf-8", "replace"), markup=False, highlight=False)
+
+
+@app.command()
+def streams(
+    db: DbOption = "calltrace.db",
+    call: Annotated[str | None, typer.Option("--call", help="Streams of this Call-ID.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many streams.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored RTP streams with tshark's figures (loss, delta, jitter) and the MOS."""
+    from calltrace.store.db import open_engine
+    from calltrace.store.queries import find_streams
+
+    _require_db(db)
+    rows = find_streams(open_engine(db), call_id=call, limit=limit)
+    if as_json:
+        from calltrace.report.jsondoc import iso
+
+        for row in rows:
+            row["start"], row["end"] = iso(row["start"]), iso(row["end"])
+            for event in row.get("dtmf") or []:
+                event["start"] = iso(event["start"])
+        json.dump({"rtp_streams": rows}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    out.print(views.stream_table(rows, title=f"{len(rows)} RTP streams"))
 
 
 def _require_db(db: str) -> None:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import CaptureReader
+from calltrace.decode.sdp import parse_sdp
 from calltrace.decode.sip import looks_like_sip, parse_sip
 from calltrace.errors import DecodeError
 from calltrace.model import (
@@ -32,9 +33,11 @@ from calltrace.model import (
     DecodeErrorRecord,
     Packet,
     Registration,
+    RtpStream,
     SipMessage,
 )
 from calltrace.trace.calls import CallTracker
+from calltrace.trace.media import MediaTracker
 
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
@@ -67,6 +70,9 @@ class Stats:
     sip_messages: int = 0
     calls: int = 0
     registrations: int = 0
+    rtp_streams: int = 0
+    rtp_packets: int = 0
+    rtcp_packets: int = 0
     decode_errors: int = 0
     defects: int = 0
     non_sip_on_sip_ports: int = 0
@@ -84,6 +90,7 @@ class Sink(Protocol):
     def add_messages(self, messages: list[SipMessage]) -> None: ...
     def add_records(self, records: list[Call | Registration]) -> None: ...
     def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
+    def add_streams(self, streams: list[RtpStream]) -> None: ...
     def end_file(self, result: FileResult) -> None: ...
 
 
@@ -97,6 +104,7 @@ class Analysis:
     registrations: list[Registration]
     errors: list[DecodeErrorRecord]
     out_of_dialog: dict[str, int]
+    rtp_streams: list[RtpStream] = field(default_factory=list)
 
 
 class Analyzer:
@@ -112,11 +120,17 @@ class Analyzer:
     0
     """
 
-    def __init__(self, sink: Sink | None = None, *, keep_results: bool = True) -> None:
+    def __init__(
+        self, sink: Sink | None = None, *, keep_results: bool = True, heuristic_rtp: bool = False
+    ) -> None:
         self.sink = sink
         self.keep_results = keep_results
         self.stats = Stats()
         self.tracker = CallTracker()
+        # RTP is found from the SDP of the calls; with heuristic_rtp, also without signalling
+        # (as tshark's rtp.heuristic_rtp), at the risk of taking other UDP for RTP.
+        self.media = MediaTracker(heuristic=heuristic_rtp)
+        self.rtp_streams: list[RtpStream] = []
         self.frames = FrameDecoder()
         self.files: list[FileResult] = []
         self.calls: list[Call] = []
@@ -171,6 +185,10 @@ class Analyzer:
             else:
                 self._payload(item)
         self._flush(final=True)
+        self._streams(self.media.close())
+        self.stats.rtp_packets = self.media.rtp_packets
+        self.stats.rtcp_packets = self.media.rtcp_packets
+        self.rtp_streams.sort(key=lambda s: (s.start, s.src_ip, s.src_port, s.ssrc))
         # records leave the tracker when their flow ends; the document lists them by start
         self.calls.sort(key=lambda call: (call.start, call.call_id))
         self.registrations.sort(key=lambda reg: (reg.start, reg.call_id))
@@ -182,6 +200,7 @@ class Analyzer:
             registrations=self.registrations,
             errors=self.errors,
             out_of_dialog=ood,
+            rtp_streams=self.rtp_streams,
         )
 
     # -- the per-record path ---------------------------------------------------------
@@ -220,6 +239,8 @@ class Analyzer:
         if packet.transport == "udp" and not looks_like_sip(packet.payload):
             if packet.src_port in SIP_PORTS or packet.dst_port in SIP_PORTS:
                 self.stats.non_sip_on_sip_ports += 1
+            elif (err := self.media.observe(packet)) is not None:
+                self._record(err, packet=packet.number, ts=packet.ts)
             return
         try:
             message = parse_sip(packet)
@@ -254,9 +275,42 @@ class Analyzer:
         if message.call_id:  # a message without Call-ID belongs to no dialog (a defect)
             for event in self.tracker.observe(message):
                 stats.call_events[event.type.value] += 1
+            if message.body:
+                self._expect_media(message)
         self._messages.append(message)
         if len(self._messages) >= BATCH:
             self._flush()
+
+    def _expect_media(self, message: SipMessage) -> None:
+        """Tell the media tracker where the SDP of this message says RTP will arrive."""
+        content_type = message.header("content-type")
+        if content_type is None or "sdp" not in content_type.lower():
+            return
+        try:
+            sdp = parse_sdp(message.body)
+        except DecodeError:
+            return  # the call tracker records the SDP problem with the call
+        for media in sdp.media:
+            if media.connection_ip and media.port:
+                self.media.expect(
+                    media.connection_ip,
+                    media.port,
+                    media.rtpmap,
+                    call_id=message.call_id,
+                    direction=media.direction,
+                    rtcp_port=media.rtcp_port,
+                    rtcp_mux=media.rtcp_mux,
+                    proto=media.proto,
+                )
+
+    def _streams(self, streams: list[RtpStream]) -> None:
+        if not streams:
+            return
+        self.stats.rtp_streams += len(streams)
+        if self.keep_results:
+            self.rtp_streams.extend(streams)
+        if self.sink is not None:
+            self.sink.add_streams(streams)
 
     # -- bookkeeping -----------------------------------------------------------------
     def _record(self, err: DecodeError, *, packet: int | None, ts: float | None) -> None:
@@ -293,6 +347,8 @@ class Analyzer:
                 self.sink.add_errors(self._pending_errors)
         self._messages = []
         self._pending_errors = []
+        if not final:
+            self._streams(self.media.pop_finished())
 
     def _current(self) -> FileResult:
         if self._file is None:

@@ -79,6 +79,26 @@ def test_show_unknown_call_fails_cleanly(db: Path) -> None:
     assert result.exit_code == 1
 
 
+def test_streams_lists_the_samples_rtp_with_its_calls(db: Path) -> None:
+    """streams --json lists the sample's RTP, each stream tied to a stored call by SDP."""
+    result = runner.invoke(app, ["streams", "--db", str(db), "--json"])
+    assert result.exit_code == 0, result.output
+    streams = json.loads(result.stdout)["rtp_streams"]
+    assert streams and all(s["source"] == "sdp" for s in streams)
+    calls = json.loads(runner.invoke(app, ["calls", "--db", str(db), "--json"]).stdout)["calls"]
+    assert {s["call_id"] for s in streams} <= {c["call_id"] for c in calls}
+    assert all(s["lost"] >= 0 and s["mos"] is not None for s in streams)
+
+
+def test_show_includes_the_media_of_a_call(db: Path) -> None:
+    """show prints a Media table for a call whose SDP announced RTP that was captured."""
+    streams = json.loads(runner.invoke(app, ["streams", "--db", str(db), "--json"]).stdout)
+    call_id = streams["rtp_streams"][0]["call_id"]
+    result = runner.invoke(app, ["show", call_id, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "Media" in result.output
+
+
 def test_every_command_is_in_the_readme() -> None:
     """A command that README.md does not mention fails this test."""
     text = README.read_text()

@@ -5,15 +5,44 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from calltrace.model import Call, DecodeErrorRecord, MediaDescription, Registration
+from calltrace.model import (
+    Call,
+    DecodeErrorRecord,
+    MediaDescription,
+    Packet,
+    Registration,
+    RtpStream,
+)
 from calltrace.pipeline import Analysis, FileResult, Stats
 from calltrace.report.jsondoc import document, iso
+from calltrace.trace.media import MediaTracker
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "json.md"
 T0 = 1767603600.0
 
 
-def _analysis() -> Analysis:
+def _stream() -> RtpStream:
+    """A real stream: three G.711 packets 20 ms apart through the media tracker."""
+    tracker = MediaTracker(heuristic=True)
+    for i in range(3):
+        header = bytes([0x80, 0, 0, i]) + (160 * i).to_bytes(4, "big") + (7).to_bytes(4, "big")
+        tracker.observe(
+            Packet(
+                number=i + 1,
+                ts=T0 + 0.02 * i,
+                src_ip="192.0.2.1",
+                src_port=4000,
+                dst_ip="192.0.2.2",
+                dst_port=5000,
+                transport="udp",
+                payload=header + bytes(160),
+            )
+        )
+    (stream,) = tracker.close()
+    return stream
+
+
+def _analysis(*, streams: bool = False) -> Analysis:
     call = Call(
         call_id="c1",
         state="completed",
@@ -58,6 +87,7 @@ def _analysis() -> Analysis:
         ),
     ]
     return Analysis(
+        rtp_streams=[_stream()] if streams else [],
         files=[FileResult(path="a.pcap", first_ts=T0)],
         stats=Stats(),
         calls=[call],
@@ -96,10 +126,11 @@ def test_top_level_keys_are_the_contract() -> None:
 
 def test_every_emitted_key_is_documented() -> None:
     """A key the code emits but docs/json.md does not list fails this test."""
-    doc = document(_analysis())
+    doc = document(_analysis(streams=True))
     assert set(doc) <= _documented_keys("Top level") | {"calltrace_version"}
     for section, items in (
         ("files[]", doc["files"]),
+        ("rtp_streams[]", doc["rtp_streams"]),
         ("calls[]", doc["calls"]),
         ("registrations[]", doc["registrations"]),
         ("errors[]", doc["errors"]),
@@ -116,6 +147,16 @@ def test_times_are_iso_utc_with_microseconds() -> None:
     assert call["answered"] == "2026-01-05T09:00:02.250000Z"
     assert call["duration"] == 60.0
     assert call["media"][0]["codecs"] == ["PCMU/8000"]
+
+
+def test_streams_carry_tshark_figures_and_iso_times() -> None:
+    """A stream's times print as ISO 8601; its packet counts and deltas come through."""
+    (stream,) = document(_analysis(streams=True))["rtp_streams"]
+    assert stream["start"] == "2026-01-05T09:00:00.000000Z"
+    assert stream["end"] == "2026-01-05T09:00:00.040000Z"
+    assert (stream["ssrc"], stream["packets"], stream["lost"]) == (7, 3, 0)
+    assert stream["payload_type"] == 0 and stream["codec"] == "PCMU/8000"
+    assert abs(stream["mean_delta_ms"] - 20.0) < 1e-3  # float epoch times: µs precision
 
 
 def test_iso_rounds_to_the_nearest_microsecond() -> None:

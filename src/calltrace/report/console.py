@@ -88,6 +88,46 @@ def call_table(calls: Iterable[Mapping[str, Any]], *, title: str = "Calls") -> T
     return table
 
 
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def stream_table(streams: Iterable[Mapping[str, Any]], *, title: str = "RTP streams") -> Table:
+    """One row per RTP stream, with tshark's columns and the MOS."""
+    table = Table(title=title, header_style="bold")
+    for name in (
+        "Start (UTC)",
+        "Source",
+        "Destination",
+        "SSRC",
+        "Codec",
+        "Pkts",
+        "Lost",
+        "Max Δ ms",
+        "Max jitter ms",
+        "MOS",
+        "Call-ID",
+    ):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for s in streams:
+        lost = f"{s.get('lost')} ({s.get('lost_pct', 0.0):.1f}%)"
+        mos = s.get("mos")
+        table.add_row(
+            _short_time(s.get("start")),
+            f"{s.get('src_ip')}:{s.get('src_port')}",
+            f"{s.get('dst_ip')}:{s.get('dst_port')}",
+            f"0x{s.get('ssrc', 0):08X}",
+            s.get("codec") or str(s.get("payload_type")),
+            str(s.get("packets")),
+            Text(lost, style="red" if s.get("problems") else ""),
+            _ms(s.get("max_delta_ms")),
+            _ms(s.get("max_jitter_ms")),
+            "" if mos is None else f"{mos:.2f}",
+            (s.get("call_id") or "")[:24],
+        )
+    return table
+
+
 DETAIL_FIELDS = (
     "call_id",
     "state",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from calltrace import __version__
-from calltrace.model import Call, DecodeErrorRecord, Registration
+from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream
 from calltrace.pipeline import Analysis, FileResult
 
 CALL_TIMES = ("start", "ringing", "answered", "end")
@@ -62,6 +62,16 @@ def registration_json(reg: Registration) -> dict[str, Any]:
     return data
 
 
+def stream_json(stream: RtpStream) -> dict[str, Any]:
+    data = dataclasses.asdict(stream)
+    data["start"] = iso(stream.start)
+    data["end"] = iso(stream.end)
+    data["payload_types"] = list(stream.payload_types)
+    data["payload_names"] = list(stream.payload_names)
+    data["dtmf"] = [dataclasses.asdict(d) | {"start": iso(d.start)} for d in stream.dtmf]
+    return data
+
+
 def error_json(err: DecodeErrorRecord) -> dict[str, Any]:
     data: dict[str, Any] = {
         "packet": err.packet,
@@ -101,6 +111,9 @@ def document(analysis: Analysis) -> dict[str, Any]:
             "sip_messages": stats.sip_messages,
             "calls": stats.calls,
             "registrations": stats.registrations,
+            "rtp_streams": stats.rtp_streams,
+            "rtp_packets": stats.rtp_packets,
+            "rtcp_packets": stats.rtcp_packets,
             "decode_errors": stats.decode_errors,
             "defects": stats.defects,
             "methods": dict(sorted(stats.methods.items())),
@@ -114,6 +127,6 @@ def document(analysis: Analysis) -> dict[str, Any]:
         "calls": [call_json(c) for c in analysis.calls],
         "registrations": [registration_json(r) for r in analysis.registrations],
         "errors": [error_json(e) for e in analysis.errors],
-        "rtp_streams": [],
+        "rtp_streams": [stream_json(s) for s in analysis.rtp_streams],
         "alerts": [],
     }

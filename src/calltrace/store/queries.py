@@ -16,6 +16,7 @@ CALL_COLUMNS = [c for c in schema.calls.columns if c.name not in ("id", "detail"
 
 
 def _call_dict(row: sa.Row[Any]) -> dict[str, Any]:
+    """A row whose JSON ``detail`` column is merged back into its columns (calls, streams)."""
     data = dict(row._mapping)
     detail = data.pop("detail") or {}
     data.pop("id", None)
@@ -56,6 +57,20 @@ def find_calls(
         query = query.where(calls.c.state == state)
     if capture_ids is not None:
         query = query.where(calls.c.capture_id.in_(capture_ids))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [_call_dict(row) for row in conn.execute(query)]
+
+
+def find_streams(
+    engine: sa.Engine, *, call_id: str | None = None, limit: int | None = 1000
+) -> list[dict[str, Any]]:
+    """RTP streams, oldest first; ``call_id`` keeps those its SDP announced."""
+    streams = schema.rtp_streams
+    query = sa.select(streams).order_by(streams.c.start, streams.c.id)
+    if call_id is not None:
+        query = query.where(streams.c.call_id == call_id)
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from calltrace import __version__
-from calltrace.model import Call, DecodeErrorRecord, Registration, SipMessage
+from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, SipMessage
 from calltrace.pipeline import FileResult
 from calltrace.store import schema
 
@@ -31,6 +31,14 @@ def call_row(call: Call) -> dict[str, Any]:
     row = {col.name: data.pop(col.name) for col in schema.calls.columns if col.name in data}
     row["detail"] = data
     return row
+
+
+def stream_row(stream: RtpStream) -> dict[str, Any]:
+    """Split an RtpStream into its queried columns and the JSON ``detail`` column."""
+    data = dataclasses.asdict(stream)
+    return {
+        col.name: data.pop(col.name) for col in schema.rtp_streams.columns if col.name in data
+    } | {"detail": data}
 
 
 def registration_row(reg: Registration) -> dict[str, Any]:
@@ -175,6 +183,11 @@ class StoreSink:
             for e in errors
         ]
         self._connection().execute(schema.decode_errors.insert(), rows)
+
+    def add_streams(self, streams: list[RtpStream]) -> None:
+        capture_id = self._capture()
+        rows = [{**stream_row(s), "capture_id": capture_id} for s in streams]
+        self._connection().execute(schema.rtp_streams.insert(), rows)
 
     def end_file(self, result: FileResult) -> None:
         conn = self._connection()

@@ -7,7 +7,6 @@ import gc
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from calltrace import __version__
+from calltrace.model import record_dict
 from calltrace.pipeline import Analysis, Analyzer
 from calltrace.report import console as views
 from calltrace.report.jsondoc import document
@@ -130,7 +130,7 @@ def analyze(
         sys.stdout.write("\n")
         return
     if sink is None:
-        rows = [asdict(call) for call in analysis.calls[:limit]]
+        rows = [record_dict(call) for call in analysis.calls[:limit]]
     else:
         from calltrace.store.queries import find_calls
 

@@ -8,12 +8,11 @@ keys; they never rename or remove one. Timestamps are ISO 8601 UTC with microsec
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 from calltrace import __version__
-from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream
+from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, record_dict
 from calltrace.pipeline import Analysis, FileResult
 
 CALL_TIMES = ("start", "ringing", "answered", "end")
@@ -40,7 +39,7 @@ def _round(value: float | None) -> float | None:
 
 
 def call_json(call: Call) -> dict[str, Any]:
-    data = dataclasses.asdict(call)
+    data = record_dict(call)
     for key in CALL_TIMES:
         data[key] = iso(data[key])
     for key in ("duration", "setup_time", "pdd"):
@@ -50,12 +49,12 @@ def call_json(call: Call) -> dict[str, Any]:
     data["forks"] = list(call.forks)
     data["packets"] = list(call.packets)
     data["defects"] = list(call.defects)
-    data["media"] = [dataclasses.asdict(m) | {"codecs": list(m.codecs)} for m in call.media]
+    data["media"] = [record_dict(m) | {"codecs": list(m.codecs)} for m in call.media]
     return data
 
 
 def registration_json(reg: Registration) -> dict[str, Any]:
-    data = dataclasses.asdict(reg)
+    data = record_dict(reg)
     for key in REGISTRATION_TIMES:
         data[key] = iso(data[key])
     data["packets"] = list(reg.packets)
@@ -63,12 +62,12 @@ def registration_json(reg: Registration) -> dict[str, Any]:
 
 
 def stream_json(stream: RtpStream) -> dict[str, Any]:
-    data = dataclasses.asdict(stream)
+    data = record_dict(stream)
     data["start"] = iso(stream.start)
     data["end"] = iso(stream.end)
     data["payload_types"] = list(stream.payload_types)
     data["payload_names"] = list(stream.payload_names)
-    data["dtmf"] = [dataclasses.asdict(d) | {"start": iso(d.start)} for d in stream.dtmf]
+    data["dtmf"] = [record_dict(d) | {"start": iso(d.start)} for d in stream.dtmf]
     return data
 
 

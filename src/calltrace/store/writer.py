@@ -11,7 +11,6 @@ errors go with it) before the provisional key becomes the real one.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import uuid
@@ -20,14 +19,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from calltrace import __version__
-from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, SipMessage
+from calltrace.model import (
+    Call,
+    DecodeErrorRecord,
+    Registration,
+    RtpStream,
+    SipMessage,
+    record_dict,
+)
 from calltrace.pipeline import FileResult
 from calltrace.store import schema
 
 
 def call_row(call: Call) -> dict[str, Any]:
     """Split a Call into its indexed columns and the JSON ``detail`` column."""
-    data = dataclasses.asdict(call)
+    data = record_dict(call)
     row = {col.name: data.pop(col.name) for col in schema.calls.columns if col.name in data}
     row["detail"] = data
     return row
@@ -35,14 +41,14 @@ def call_row(call: Call) -> dict[str, Any]:
 
 def stream_row(stream: RtpStream) -> dict[str, Any]:
     """Split an RtpStream into its queried columns and the JSON ``detail`` column."""
-    data = dataclasses.asdict(stream)
+    data = record_dict(stream)
     return {
         col.name: data.pop(col.name) for col in schema.rtp_streams.columns if col.name in data
     } | {"detail": data}
 
 
 def registration_row(reg: Registration) -> dict[str, Any]:
-    row = dataclasses.asdict(reg)
+    row = record_dict(reg)
     row["packets"] = list(reg.packets)
     return row
 

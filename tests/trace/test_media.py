@@ -250,3 +250,14 @@ def test_jitter_buffer_discards_raise_effective_loss() -> None:
     assert (s.lost, s.jitter_discards) == (0, 1)
     assert s.effective_loss_pct == pytest.approx(20.0)
     assert s.mos is not None and s.mos < 4.0
+
+
+def test_expectations_are_bounded_oldest_first() -> None:
+    """Past max_expectations the oldest SDP announcement is dropped, the newest kept."""
+    tracker = MediaTracker(max_expectations=100)
+    for i in range(250):
+        tracker.expect("192.0.2.1", 10000 + 2 * i, {0: "PCMU/8000"})
+    assert len(tracker._expect) == 100
+    assert ("192.0.2.1", 10000) not in tracker._expect
+    assert ("192.0.2.1", 10000 + 2 * 249) in tracker._expect
+    assert len(tracker._rtcp_ports) == 100

@@ -126,8 +126,7 @@ def analyze(
     if sink is not None:
         sink.close()
     if as_json:
-        json.dump(document(analysis), sys.stdout, separators=(",", ":"), ensure_ascii=False)
-        sys.stdout.write("\n")
+        _print_json(document(analysis))
         return
     if sink is None:
         rows = [record_dict(call) for call in analysis.calls[:limit]]
@@ -200,8 +199,7 @@ def calls(
         for row in rows:
             for key in CALL_TIMES:
                 row[key] = iso(row[key])
-        json.dump({"calls": rows}, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        _print_json({"calls": rows})
         return
     out.print(views.call_table(rows, title=f"{len(rows)} calls"))
 
@@ -256,10 +254,17 @@ def streams(
             row["start"], row["end"] = iso(row["start"]), iso(row["end"])
             for event in row.get("dtmf") or []:
                 event["start"] = iso(event["start"])
-        json.dump({"rtp_streams": rows}, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        _print_json({"rtp_streams": rows})
         return
     out.print(views.stream_table(rows, title=f"{len(rows)} RTP streams"))
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    """One JSON document on stdout. ``json.dumps`` in one shot, not ``json.dump``: only the
+    one-shot path uses the C encoder (json.dump streams through the pure-Python one, which
+    took 40 s for the 144k calls of a 1M-message capture)."""
+    sys.stdout.write(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+    sys.stdout.write("\n")
 
 
 def _require_db(db: str) -> None:

@@ -35,6 +35,7 @@ test: lint
 fuzz: $(VENV)/.dev
 	$(BIN)/python bench/fuzz_capture.py --inputs $${N:-1000000}
 	$(BIN)/python bench/fuzz_sip.py --n $${N:-1000000}
+	$(BIN)/python bench/fuzz_media.py --n $${N:-1000000}
 
 ## bench: the speed figures of docs/performance.md (needs tshark)
 bench: $(VENV)/.dev

@@ -27,7 +27,6 @@ from calltrace.decode.sip import looks_like_sip, parse_sip
 from calltrace.errors import DecodeError
 from calltrace.model import (
     Call,
-    CallEvent,
     CaptureInfo,
     CaptureRecord,
     DecodeErrorRecord,
@@ -136,7 +135,6 @@ class Analyzer:
         self.calls: list[Call] = []
         self.registrations: list[Registration] = []
         self.errors: list[DecodeErrorRecord] = []
-        self.events: list[CallEvent] = []
         self._messages: list[SipMessage] = []
         self._pending_errors: list[DecodeErrorRecord] = []
         self._file: FileResult | None = None

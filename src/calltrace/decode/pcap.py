@@ -413,32 +413,26 @@ class CaptureReader:
         return make_record(self._number, ts, index, iface.link_type, orig_len, data)
 
     def _read_epb(self, buf: bytes, pos: int, blen: int) -> CaptureRecord:
-        """Enhanced Packet Block (§4.3)."""
-        if blen < 32:
-            raise MalformedInput(f"EPB length {blen}", layer="pcap", kind="bad_block_length")
-        iface_id, hi, lo, caplen, orig_len = struct.unpack_from(
-            self._endian + "IIIII", buf, pos + 8
-        )
-        if caplen > blen - 32:
-            raise MalformedInput(
-                f"EPB captured length {caplen} exceeds its block ({blen})",
-                layer="pcap",
-                kind="bad_record_length",
-            )
-        index, iface = self._iface(iface_id)
-        data = buf[pos + 28 : pos + 28 + caplen]
-        return self._record(index, iface, (hi << 32) | lo, orig_len, data)
+        """Enhanced Packet Block (§4.3): a 32-bit interface id."""
+        return self._read_packet_block("EPB", "IIIII", buf, pos, blen)
 
     def _read_pb(self, buf: bytes, pos: int, blen: int) -> CaptureRecord:
         """Obsolete Packet Block (Appendix A): a 16-bit interface id and a drops count."""
+        return self._read_packet_block("PB", "HHIIII", buf, pos, blen)
+
+    def _read_packet_block(
+        self, name: str, layout: str, buf: bytes, pos: int, blen: int
+    ) -> CaptureRecord:
+        """EPB and PB share their shape: 20 bytes of interface id (+ drops), timestamp
+        high/low, captured and original length, then the data at offset 28."""
         if blen < 32:
-            raise MalformedInput(f"PB length {blen}", layer="pcap", kind="bad_block_length")
-        iface_id, _drops, hi, lo, caplen, orig_len = struct.unpack_from(
-            self._endian + "HHIIII", buf, pos + 8
-        )
+            raise MalformedInput(f"{name} length {blen}", layer="pcap", kind="bad_block_length")
+        fields = struct.unpack_from(self._endian + layout, buf, pos + 8)
+        iface_id = fields[0]
+        hi, lo, caplen, orig_len = fields[-4:]
         if caplen > blen - 32:
             raise MalformedInput(
-                f"PB captured length {caplen} exceeds its block ({blen})",
+                f"{name} captured length {caplen} exceeds its block ({blen})",
                 layer="pcap",
                 kind="bad_record_length",
             )

@@ -362,30 +362,8 @@ def _request(
     if cseq_method != method:
         defects.append("cseq_method_mismatch")
     sipchecks.check_request_headers(first, defects)
-    branch = _branch(first, defects)
-    body = _body(packet, first, body_start, defects)
-    sipchecks.check_values(first, headers, defects)
-    from_tag = _tag(first.get("from"))
-    if from_tag is None and "from" in first:
-        defects.append("missing_from_tag")
-    return _message(
-        packet,
-        True,
-        method,
-        uri,
-        None,
-        None,
-        call_id,
-        cseq,
-        cseq_method,
-        from_tag,
-        _tag(first.get("to")),
-        branch,
-        tuple(headers),
-        body,
-        packet.payload,
-        tuple(dict.fromkeys(defects)) if defects else (),
-    )
+    return _finish(packet, True, method, uri, None, None, call_id, cseq, cseq_method,
+                   headers, first, body_start, defects)  # fmt: skip
 
 
 def _request_line_slow(line: str, defects: list[str]) -> tuple[str, str, str]:
@@ -429,6 +407,28 @@ def _response(
     reason = parts[2] if len(parts) == 3 else ""
     call_id, cseq, cseq_method = _common(first, defects)
     sipchecks.check_response_headers(first, defects)
+    return _finish(packet, False, cseq_method, None, status, reason, call_id, cseq, cseq_method,
+                   headers, first, body_start, defects)  # fmt: skip
+
+
+def _finish(
+    packet: Packet,
+    is_request: bool,
+    method: str,
+    uri: str | None,
+    status: int | None,
+    reason: str | None,
+    call_id: str,
+    cseq: int | None,
+    cseq_method: str,
+    headers: list[tuple[str, str]],
+    first: dict[str, str],
+    body_start: int,
+    defects: list[str],
+) -> SipMessage:
+    """What requests and responses share once their start line and required headers are
+    checked: top branch, body, header values, tags, and the message itself (defects in
+    first-seen order, each once)."""
     branch = _branch(first, defects)
     body = _body(packet, first, body_start, defects)
     sipchecks.check_values(first, headers, defects)
@@ -437,9 +437,9 @@ def _response(
         defects.append("missing_from_tag")
     return _message(
         packet,
-        False,
-        cseq_method,
-        None,
+        is_request,
+        method,
+        uri,
         status,
         reason,
         call_id,

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 
 from calltrace.store import schema
 
-CALL_COLUMNS = [c for c in schema.calls.columns if c.name not in ("id", "detail")]
 
-
-def _call_dict(row: sa.Row[Any]) -> dict[str, Any]:
-    """A row whose JSON ``detail`` column is merged back into its columns (calls, streams)."""
+def merge_detail(row: sa.Row[Any]) -> dict[str, Any]:
+    """A calls or rtp_streams row with its JSON ``detail`` merged back into its columns
+    (the inverse of writer.split_detail)."""
     data = dict(row._mapping)
     detail = data.pop("detail") or {}
     data.pop("id", None)
@@ -60,7 +59,7 @@ def find_calls(
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        return [_call_dict(row) for row in conn.execute(query)]
+        return [merge_detail(row) for row in conn.execute(query)]
 
 
 def find_streams(
@@ -74,7 +73,7 @@ def find_streams(
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        return [_call_dict(row) for row in conn.execute(query)]
+        return [merge_detail(row) for row in conn.execute(query)]
 
 
 def get_call(engine: sa.Engine, call_id: str) -> dict[str, Any] | None:
@@ -89,7 +88,7 @@ def get_call(engine: sa.Engine, call_id: str) -> dict[str, Any] | None:
                 .limit(2)
             ).all()
             row = rows[0] if len(rows) == 1 else None
-    return _call_dict(row) if row is not None else None
+    return merge_detail(row) if row is not None else None
 
 
 def call_messages(engine: sa.Engine, call_id: str) -> list[dict[str, Any]]:

@@ -31,20 +31,13 @@ from calltrace.pipeline import FileResult
 from calltrace.store import schema
 
 
-def call_row(call: Call) -> dict[str, Any]:
-    """Split a Call into its indexed columns and the JSON ``detail`` column."""
-    data = record_dict(call)
-    row = {col.name: data.pop(col.name) for col in schema.calls.columns if col.name in data}
+def split_detail(record: Call | RtpStream, table: sa.Table) -> dict[str, Any]:
+    """A record as a row of ``table``: the fields that are columns, the rest in the JSON
+    ``detail`` column (queries.merge_detail puts them back together)."""
+    data = record_dict(record)
+    row = {col.name: data.pop(col.name) for col in table.columns if col.name in data}
     row["detail"] = data
     return row
-
-
-def stream_row(stream: RtpStream) -> dict[str, Any]:
-    """Split an RtpStream into its queried columns and the JSON ``detail`` column."""
-    data = record_dict(stream)
-    return {
-        col.name: data.pop(col.name) for col in schema.rtp_streams.columns if col.name in data
-    } | {"detail": data}
 
 
 def registration_row(reg: Registration) -> dict[str, Any]:
@@ -161,7 +154,11 @@ class StoreSink:
 
     def add_records(self, records: list[Call | Registration]) -> None:
         capture_id = self._capture()
-        calls = [{**call_row(r), "capture_id": capture_id} for r in records if isinstance(r, Call)]
+        calls = [
+            {**split_detail(r, schema.calls), "capture_id": capture_id}
+            for r in records
+            if isinstance(r, Call)
+        ]
         regs = [
             {**registration_row(r), "capture_id": capture_id}
             for r in records
@@ -192,7 +189,7 @@ class StoreSink:
 
     def add_streams(self, streams: list[RtpStream]) -> None:
         capture_id = self._capture()
-        rows = [{**stream_row(s), "capture_id": capture_id} for s in streams]
+        rows = [{**split_detail(s, schema.rtp_streams), "capture_id": capture_id} for s in streams]
         self._connection().execute(schema.rtp_streams.insert(), rows)
 
     def end_file(self, result: FileResult) -> None:

@@ -50,9 +50,9 @@ def test_pipeline_lists_tsharks_streams(expected: Path) -> None:
 
 
 @pytest.mark.corpus
-def test_sdp_ties_streams_to_their_call() -> None:
+def test_sdp_ties_streams_to_their_call(corpus: Path) -> None:
     """Without the heuristic, the G.711 sample's streams are found from SDP, with their call."""
-    capture = CORPUS / "pcap" / "wireshark-samples" / "sip-rtp-g711.pcap"
+    capture = corpus / "pcap" / "wireshark-samples" / "sip-rtp-g711.pcap"
     analyzer = Analyzer()
     analyzer.begin_file(str(capture))
     for chunk in read_chunks(capture):

@@ -215,3 +215,24 @@ def test_one_call_id_can_make_two_calls(db_url: str) -> None:
         [_call("same", T0, "1", "2", "198.51.100.7"), _call("same", T0 + 600, "1", "2", "x")],
     )
     assert [c["start"] for c in find_calls(engine)] == [T0, T0 + 600]
+
+
+def test_driver_fast_path_stores_what_core_stores(tmp_path: Path) -> None:
+    """Every table holds the same rows whether SQLite gets driver tuples or Core's insert."""
+    sample = Path(__file__).resolve().parents[2] / "src" / "calltrace" / "data" / "sample.pcap"
+    tables = (schema.calls, schema.registrations, schema.decode_errors, schema.rtp_streams)
+    stored = []
+    for fast in (True, False):
+        engine = open_engine(tmp_path / f"{fast}.db")
+        sink = StoreSink(engine, driver_fast_path=fast)
+        analyze_chunks([(str(sample), read_chunks(sample))], sink)
+        sink.close()
+        with engine.connect() as conn:
+            stored.append(
+                {
+                    t.name: [r._mapping for r in conn.execute(sa.select(t).order_by("id"))]
+                    for t in tables
+                }
+            )
+    assert all(stored[0][t.name] for t in (schema.calls, schema.registrations, schema.rtp_streams))
+    assert stored[0] == stored[1]

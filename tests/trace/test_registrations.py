@@ -144,3 +144,26 @@ def test_orphan_register_response_makes_a_record() -> None:
     assert tracker.stats.orphan_responses == 1
     assert (reg.user, reg.outcome, reg.attempts, reg.final_status) == ("carol", "registered", 0,
                                                                       200)  # fmt: skip
+
+
+def test_password_guesses_on_one_cseq_are_attempts() -> None:
+    """Guesses resent on one CSeq with new credentials (svcrack) are each an attempt, a failure."""
+    leg = Leg("reg-crack", caller="1000", callee="1000")
+    r1 = register(leg, 0.0, 1)
+    messages = [r1, leg.response(r1, 401, "Unauthorized", 0.01, to_tag="s", extra=CHALLENGE)]
+    for guess in range(5):
+        creds = CREDS.replace('response="r"', f'response="{guess:032x}"')
+        request = leg.request(
+            "REGISTER", 1.0 + guess, cseq=2, branch=f"z9hG4bKg{guess}", extra=creds
+        )
+        reply = leg.response(
+            request, 401, "Unauthorized", 1.01 + guess, to_tag="s", extra=CHALLENGE
+        )
+        messages += [request, reply]
+    # a copy of the last guess and of its answer captured on another hop is not a new attempt
+    messages += [leg.hop(messages[-2], 5.5, "10.0.0.9:5060", "10.0.0.8:5060"),
+                 leg.hop(messages[-1], 5.6, "10.0.0.8:5060", "10.0.0.9:5060")]  # fmt: skip
+    _, events, (reg,) = run(messages)
+    assert (reg.attempts, reg.outcome, reg.final_status) == (6, "failed", 401)
+    failures = [e for e in events if e.type is T.AUTH_FAILURE]
+    assert [e.ts for e in failures] == [1.01, 2.01, 3.01, 4.01, 5.01]

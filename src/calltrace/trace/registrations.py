@@ -61,6 +61,7 @@ class RegistrationFlow:
     __slots__ = (
         "attempts",
         "auth_username",
+        "branches",
         "call_id",
         "challenged",
         "contact",
@@ -112,10 +113,17 @@ class RegistrationFlow:
         self.transport: str | None = None
         self.packets: list[int] = []
         self.seen: set[int] = set()
-        self.cseqs: set[int | None] = set()
-        # cseq -> (carried credentials, asked for expiry 0)
-        self.requests: dict[int | None, tuple[bool, bool]] = {}
-        self.event_keys: set[tuple[int | None, int]] = set()
+        # An attempt is one REGISTER sent by the client: its CSeq *and* its credentials.
+        # A copy of it captured at another hop has both (and another top Via branch);
+        # a password-guessing tool such as SIPVicious' svcrack resends CSeq 2 with a new
+        # guess (new Authorization, new branch) every time, and each guess is an attempt.
+        # attempt key (cseq, credentials) -> index into ``requests``
+        self.cseqs: dict[tuple[int | None, str | None], int] = {}
+        # per attempt: (cseq, carried credentials, asked for expiry 0)
+        self.requests: list[tuple[int | None, bool, bool]] = []
+        # top Via branch of every copy of a request -> its attempt (responses carry it back)
+        self.branches: dict[str | None, int] = {}
+        self.event_keys: set[tuple[int, int]] = set()
 
     def observe(self, msg: SipMessage) -> tuple[bool, list[CallEvent]]:
         """Take one message of this Call-ID; returns (was a retransmission, events)."""
@@ -135,37 +143,43 @@ class RegistrationFlow:
             self.succeeded
             and msg.is_request
             and msg.method == "REGISTER"
-            and msg.cseq not in self.cseqs
+            and all(cseq != msg.cseq for cseq, _, _ in self.requests)
         )
 
     def _request(self, msg: SipMessage) -> list[CallEvent]:
-        if msg.method != "REGISTER" or msg.cseq in self.cseqs:
-            return []  # not a REGISTER, or the same attempt captured at another hop
-        self.cseqs.add(msg.cseq)
+        if msg.method != "REGISTER":
+            return []
+        heads = dict(reversed(msg.headers))  # the first value of every header, in C
+        creds = heads.get("authorization") or heads.get("proxy-authorization")
+        key = (msg.cseq, creds)
+        known = self.cseqs.get(key)
+        if known is not None:  # the same attempt captured at another hop
+            self.branches.setdefault(msg.branch, known)
+            return []
+        self.cseqs[key] = self.branches[msg.branch] = len(self.requests)
         self.attempts += 1
         p = msg.packet
-        heads = dict(reversed(msg.headers))  # the first value of every header, in C
         contact = heads.get("contact")
         if self.src_ip is None:
             self.src_ip, self.src_port = p.src_ip, p.src_port
             self.dst_ip, self.dst_port, self.transport = p.dst_ip, p.dst_port, p.transport
             self.user_agent = heads.get("user-agent")
             self.contact = contact
-        creds = heads.get("authorization") or heads.get("proxy-authorization")
         if creds is not None:
             params = auth_params(creds)
             self.auth_username = params.get("username") or self.auth_username
             self.realm = self.realm or params.get("realm")
         zero = _expires_header(heads.get("expires")) == 0 or _expires_param(contact) == 0
         zero = zero or (contact is not None and contact.strip() == "*")
-        self.requests[msg.cseq] = (creds is not None, zero)
+        self.requests.append((msg.cseq, creds is not None, zero))
         return [self._event(CallEventType.REGISTER, msg, None)]
 
     def _response(self, msg: SipMessage) -> list[CallEvent]:
         status = msg.status or 0
         if status < 200 or msg.cseq_method != "REGISTER":
             return []
-        creds, zero = self.requests.get(msg.cseq, (False, False))
+        attempt = self._attempt_of(msg)
+        _, creds, zero = self.requests[attempt] if attempt >= 0 else (None, False, False)
         self.final_status = status
         self.last_final_creds = creds
         events: list[CallEvent] = []
@@ -181,11 +195,22 @@ class RegistrationFlow:
             events.append(self._event(CallEventType.AUTH_CHALLENGE, msg, status))
         if creds and status in (401, 403, 407):
             events.append(self._event(CallEventType.AUTH_FAILURE, msg, status))
-        key = (msg.cseq, status)
+        key = (attempt, status)
         if key in self.event_keys:
             return []  # the same answer captured at another hop: reported once
         self.event_keys.add(key)
         return events
+
+    def _attempt_of(self, msg: SipMessage) -> int:
+        """The attempt a response answers: by its top Via branch (RFC 3261 §17.1.3), else
+        the latest attempt with its CSeq, else -1 (a response to a request not captured)."""
+        attempt = self.branches.get(msg.branch)
+        if attempt is not None:
+            return attempt
+        for index in range(len(self.requests) - 1, -1, -1):
+            if self.requests[index][0] == msg.cseq:
+                return index
+        return -1
 
     def _event(self, kind: CallEventType, msg: SipMessage, status: int | None) -> CallEvent:
         """An event about this flow; the source is the registering client."""

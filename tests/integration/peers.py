@@ -1,0 +1,159 @@
+"""Real peers on loopback: a Kamailio registrar, SIPp, SIPVicious and dumpcap.
+
+The real-attack test (test_real_attacks.py) plays an attack against a real registrar and
+captures it off ``lo``; this module starts and stops the programs. Addresses are distinct
+127.0.0.x so that each party is known by its IP in the capture (SIPVicious 0.3.8's svwar
+and svcrack ignore ``-b``, so the attacker keeps the default source, 127.0.0.1):
+
+=============  ==========================================
+127.0.0.1      the attacker (svmap, svwar, svcrack)
+127.0.0.2      the registrar (Kamailio, registrar.cfg)
+127.0.0.3      the legitimate client (SIPp, sipp_register.xml)
+=============  ==========================================
+
+Everything is bounded: each program runs under a timeout, and waits poll for a
+condition (a file, a port answering) instead of sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ATTACKER, REGISTRAR, CLIENT = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+USERS = tuple(str(n) for n in range(1000, 1005))  # registrar.cfg's users
+PASSWORD = "s3cret-PASSWORD"
+MODULE_DIRS = (
+    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+    "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+    "/usr/lib/kamailio/modules",
+    "/usr/local/lib64/kamailio/modules",
+)
+VENV_BIN = Path(sys.executable).parent
+
+
+def missing() -> str | None:
+    """Why the real peers cannot run here, or None when they can."""
+    for tool in ("kamailio", "sipp", "dumpcap"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (.ci/run installs it)"
+    if not (VENV_BIN / "sipvicious_svwar").exists():
+        return "sipvicious is not installed (pip install -e '.[dev]')"
+    if os.geteuid() != 0:
+        return "capturing on lo needs root"
+    if _modules() is None:
+        return "kamailio modules directory not found"
+    return None
+
+
+def _modules() -> str | None:
+    return next((d for d in MODULE_DIRS if Path(d, "tm.so").exists()), None)
+
+
+def _wait(condition: object, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _answers_options(host: str) -> bool:
+    """Whether a SIP server on host:5060 answers an OPTIONS (sent from 127.0.0.5)."""
+    probe = (
+        f"OPTIONS sip:{host} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.5:5099;branch=z9hG4bK-probe\r\n"
+        f"From: <sip:probe@127.0.0.5>;tag=p\r\nTo: <sip:{host}>\r\nCall-ID: probe@127.0.0.5\r\n"
+        "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.5", 5099))  # the port its Via names: the answer goes there
+        sock.settimeout(0.3)
+        sock.sendto(probe, (host, 5060))
+        try:
+            return sock.recv(4096).startswith(b"SIP/2.0 200")
+        except OSError:
+            return False
+
+
+@contextlib.contextmanager
+def dumpcap(out: Path) -> Iterator[Path]:
+    """Capture SIP on lo into ``out`` (pcapng) while the block runs."""
+    proc = subprocess.Popen(
+        ["dumpcap", "-q", "-i", "lo", "-f", "udp and portrange 5060-5099", "-w", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait(lambda: out.exists() and out.stat().st_size > 0, "dumpcap to start")
+        yield out
+    finally:
+        time.sleep(0.3)  # the last datagrams reach the ring buffer (bounded, not a wait-for)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def registrar(workdir: Path) -> Iterator[None]:
+    """Kamailio with registrar.cfg on 127.0.0.2:5060 while the block runs."""
+    config = (HERE / "registrar.cfg").read_text()
+    config = config.replace("LISTEN", REGISTRAR).replace("MODULES", _modules() or "")
+    cfg = workdir / "registrar.cfg"
+    cfg.write_text(config)
+    rundir = workdir / "kamailio"
+    rundir.mkdir()
+    log = (workdir / "kamailio.log").open("wb")
+    proc = subprocess.Popen(
+        ["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(rundir), "-m", "32", "-M", "4"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(lambda: _answers_options(REGISTRAR), "kamailio to answer OPTIONS")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def register_legitimately(user: str, count: int) -> None:
+    """SIPp registers ``user`` ``count`` times from 127.0.0.3, answering the challenge."""
+    subprocess.run(
+        ["sipp", "-sf", str(HERE / "sipp_register.xml"), "-i", CLIENT, "-p", "5070",
+         "-s", user, "-au", user, "-ap", PASSWORD, f"{REGISTRAR}:5060",
+         "-m", str(count), "-r", "20", "-nostdin", "-timeout", "20s"],
+        check=True, timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def sipvicious(tool: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start one SIPVicious tool (svmap, svwar, svcrack) from the attacker's address.
+
+    The caller waits for it (``finish``): svcrack ends only after ten silent seconds
+    (hard-wired in 0.3.8), so the test runs the other tools meanwhile.
+    """
+    return subprocess.Popen(
+        [str(VENV_BIN / f"sipvicious_{tool}"), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def finish(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a tool (bounded); its exit status is not checked: svcrack exits non-zero
+    when it finds no password, as it should not here."""
+    try:
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -184,9 +184,13 @@ class Geoip2FastBackend:
         from geoip2fast import GeoIP2Fast
 
         self._db = GeoIP2Fast(geoip2fast_data_file=GEOIP2FAST_FILE, verbose=False)
+        self._last: tuple[IPAddress | None, Any] = (None, None)
 
     def _result(self, ip: IPAddress) -> Any:
-        return self._db.lookup(str(ip))
+        # country() and asn() of one address come one after the other: one search for both
+        if self._last[0] != ip:
+            self._last = (ip, self._db.lookup(str(ip)))
+        return self._last[1]
 
     def country(self, ip: IPAddress) -> Answer:
         result = self._result(ip)
@@ -264,7 +268,9 @@ class IpIntel:
         country_db, asn_db = self._open()
         where = country_db.country(address) if country_db else Answer()
         whose = asn_db.asn(address) if asn_db else Answer()
-        names = {db.name for db, a in ((country_db, where), (asn_db, whose)) if db and a != Answer()}
+        names = {
+            db.name for db, a in ((country_db, where), (asn_db, whose)) if db and a != Answer()
+        }
         return IpInfo(
             ip=text,
             version=address.version,

@@ -63,7 +63,9 @@ SATELLITE_PREFIXES = ("870", "881", "88216")
 #: ITU "international networks" codes: shared by many carriers, IRSF favourites.
 INTERNATIONAL_NETWORK_CODES = frozenset({882, 883})
 #: Number types that are a toll-fraud risk wherever they are.
-DEFAULT_RISKY_TYPES = frozenset({"premium_rate", "shared_cost", "satellite", "international_network"})
+DEFAULT_RISKY_TYPES = frozenset(
+    {"premium_rate", "shared_cost", "satellite", "international_network"}
+)
 #: What a withheld caller ID looks like in From user parts (RFC 3323 and common practice).
 ANONYMOUS = frozenset({"anonymous", "restricted", "unavailable", "unknown", "private", "withheld"})
 #: Longest user part still taken for an internal extension rather than a public number.
@@ -241,7 +243,8 @@ class NumberIntel:
     def _describe(self, raw: str, digits: str, number: PhoneNumber) -> NumberInfo:
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         region = phonenumbers.region_code_for_number(number)
-        if region is None:  # an invalid number still has the country of its calling code
+        if region is None and number.country_code:
+            # an invalid number still has the country of its calling code
             region = phonenumbers.region_code_for_country_code(number.country_code)
         country = None if region in (None, "001", "ZZ") else region
         valid = phonenumbers.is_valid_number(number)

@@ -78,7 +78,7 @@ def test_private_addresses_are_not_looked_up() -> None:
 
 
 def _mmdb(path: Path, database_type: str, records: dict[str, dict[str, object]]) -> str:
-    from mmdb_writer import MMDBWriter, MmdbU32
+    from mmdb_writer import MmdbU32, MMDBWriter
     from netaddr import IPSet
 
     writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=database_type)

@@ -12,6 +12,7 @@ import pytest
 from calltrace.enrich.useragent import UserAgentParser, load_signatures
 
 PARSER = UserAgentParser()
+TSHARK_FIELDS = ("-e", "sip.User-Agent", "-e", "sip.Server")
 
 #: Every User-Agent/Server value tshark finds in ../shared/corpus/pcap, hand-classified:
 #: (vendor, stack, version, scanner).
@@ -95,8 +96,7 @@ def _corpus_user_agents(tshark: str, files: list[Path]) -> dict[str, set[str]]:
 @functools.cache
 def _tshark_user_agents(tshark: str, path: Path) -> set[str]:
     fields = subprocess.run(
-        [tshark, "-r", str(path), "-Y", "sip", "-T", "fields"]
-        + ["-e", "sip.User-Agent", "-e", "sip.Server"],
+        [tshark, "-r", str(path), "-Y", "sip", "-T", "fields", *TSHARK_FIELDS],
         capture_output=True,
         text=True,
         check=False,

@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 #: A version: digits with dots, letters and dashes after (``1.6.12-20``, ``6.20A.027``).
-_VERSION = re.compile(r"(?<![\w.])(?:v\.?)?(\d+(?:\.\w+)+(?:[-~+]\w+)*|\d+(?:[-~]\w+)*)", re.IGNORECASE)
+_VERSION = re.compile(
+    r"(?<![\w.])(?:v\.?)?(\d+(?:\.\w+)+(?:[-~+]\w+)*|\d+(?:[-~]\w+)*)", re.IGNORECASE
+)
 #: The first RFC 3261 product token, ``name/version``.
 _TOKEN = re.compile(r"^\s*([^\s/()]+)(?:/(\S+))?")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import re
 from pathlib import Path
 
 from calltrace.enrich.enricher import EnrichConfig, Enricher
@@ -12,6 +11,7 @@ from calltrace.enrich.numbers import NumberConfig
 from calltrace.model import Call, CallEvent, CallEventType
 from calltrace.pipeline import Analysis, Stats
 from calltrace.report.jsondoc import document
+from tests.report.test_jsondoc import _documented_keys
 
 ENRICHER = Enricher(
     EnrichConfig(numbers=NumberConfig(default_region="GB"), geo=GeoConfig(bundled=False))
@@ -76,15 +76,6 @@ def test_pickle() -> None:
     assert pickle.loads(pickle.dumps(ENRICHER)).config == ENRICHER.config
 
 
-def _documented(section: str) -> set[str]:
-    body = DOC.read_text().split(f"## `{section}`", 1)[1].split("\n## ", 1)[0]
-    keys: set[str] = set()
-    for line in body.splitlines():
-        if line.startswith("| `"):
-            keys.update(re.findall(r"`([a-z_0-9]+)`", line.split("|")[1]))
-    return keys
-
-
 def test_every_enrichment_key_is_documented() -> None:
     """Each call in the JSON document has an enrichment whose keys docs/json.md lists."""
     call = Call(call_id="c1", state="completed", start=0.0, caller="+4930123456")
@@ -92,7 +83,7 @@ def test_every_enrichment_key_is_documented() -> None:
         files=[], stats=Stats(), calls=[call], registrations=[], errors=[], out_of_dialog={}
     )
     enrichment = document(analysis, ENRICHER)["calls"][0]["enrichment"]
-    assert set(enrichment) <= _documented("calls[].enrichment")
+    assert set(enrichment) <= _documented_keys("calls[].enrichment")
     described = DOC.read_text().split("## `calls[].enrichment`", 1)[1].split("\n## ", 1)[0]
     full = ENRICHER.call_dict(
         {"caller": "1", "callee": "2", "src_ip": "10.0.0.1", "user_agent": "x"}

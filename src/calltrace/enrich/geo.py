@@ -32,8 +32,9 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
+
+from calltrace.enrich._common import CachedLookup
 
 #: Scopes, checked in this order; the first network that holds the address wins.
 SCOPE_NETWORKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -214,26 +215,17 @@ def _holds(cidr: str, ip: IPAddress) -> bool:
     return ip.version == network.version and ip in network
 
 
-class IpIntel:
+class IpIntel(CachedLookup[IpInfo]):
     """Scope, country, ASN and AS organisation of addresses, cached per address."""
 
     def __init__(self, config: GeoConfig | None = None) -> None:
         self.config = config or GeoConfig()
         self._backends: tuple[Backend | None, Backend | None] | None = None
-        self._cached = lru_cache(maxsize=self.config.cache_size)(self._lookup)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # database readers and the cache do not pickle; they are reopened on first use
-        return (IpIntel, (self.config,))
+        self._init_cache(self.config.cache_size, self.config)
 
     def lookup(self, ip: str | None) -> IpInfo | None:
         """What ``ip`` is (None for no address). An unparseable one has scope ``invalid``."""
-        if not ip:
-            return None
-        return self._cached(ip)
-
-    def cache_info(self) -> Any:
-        return self._cached.cache_info()
+        return self._get(ip)
 
     def databases(self) -> dict[str, str | None]:
         """Which database answers country and which ASN questions (for docs and --help)."""

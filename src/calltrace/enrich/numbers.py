@@ -37,12 +37,12 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType
+
+from calltrace.enrich._common import CachedLookup, read_data
 
 #: libphonenumber's types under the names CallTrace uses in JSON and rules.
 TYPE_NAMES: dict[int, str] = {
@@ -160,11 +160,7 @@ def split_user(raw: str) -> tuple[str, str | None]:
 @lru_cache(maxsize=8)
 def load_risk_list(path: str | None = None) -> tuple[RiskEntry, ...]:
     """Read a high-risk destination file (TOML ``[[destination]]`` tables); once per path."""
-    if path is None:
-        text = resources.files("calltrace.enrich").joinpath("data/high_risk.toml").read_text()
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    entries = tomllib.loads(text).get("destination", [])
+    entries = tomllib.loads(read_data("high_risk.toml", path)).get("destination", [])
     return tuple(
         RiskEntry(
             prefix=str(e["prefix"]).lstrip("+"),
@@ -176,7 +172,7 @@ def load_risk_list(path: str | None = None) -> tuple[RiskEntry, ...]:
     )
 
 
-class NumberIntel:
+class NumberIntel(CachedLookup[NumberInfo]):
     """Parses and judges numbers, with a bounded cache (one per instance).
 
     >>> NumberIntel().lookup("+881631412345").type
@@ -194,20 +190,11 @@ class NumberIntel:
         self._prefixes = tuple(sorted(prefixes, key=len, reverse=True))
         self._risks = {e.prefix: e for e in load_risk_list(self.config.risk_file)}
         self._risk_lengths = sorted({len(p) for p in self._risks}, reverse=True)
-        self._cached = lru_cache(maxsize=self.config.cache_size)(self._lookup)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # the cache is a bound-method wrapper that does not pickle; it is rebuilt empty
-        return (NumberIntel, (self.config,))
+        self._init_cache(self.config.cache_size, self.config)
 
     def lookup(self, raw: str | None) -> NumberInfo | None:
         """What ``raw`` is (None for no number); cached by the exact input string."""
-        if not raw:
-            return None
-        return self._cached(raw)
-
-    def cache_info(self) -> Any:
-        return self._cached.cache_info()
+        return self._get(raw)
 
     # -- parsing ---------------------------------------------------------------------
     def _lookup(self, raw: str) -> NumberInfo:

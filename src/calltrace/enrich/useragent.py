@@ -24,9 +24,9 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
+
+from calltrace.enrich._common import CachedLookup, read_data
 
 #: A version: digits with dots, letters and dashes after (``1.6.12-20``, ``6.20A.027``).
 _VERSION = re.compile(
@@ -87,11 +87,7 @@ def _compile(entry: dict[str, Any], *, scanner: bool) -> Signature:
 @lru_cache(maxsize=8)
 def load_signatures(path: str | None = None) -> tuple[Signature, ...]:
     """Scanner signatures first, then products; read once per path."""
-    if path is None:
-        text = resources.files("calltrace.enrich").joinpath("data/useragents.toml").read_text()
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = tomllib.loads(read_data("useragents.toml", path))
     return tuple(_compile(e, scanner=True) for e in data.get("scanner", [])) + tuple(
         _compile(e, scanner=False) for e in data.get("product", [])
     )
@@ -106,29 +102,26 @@ def _version(text: str, signature: Signature | None, end: int) -> str | None:
     return match.group(1) if match else None
 
 
-class UserAgentParser:
+class UserAgentParser(CachedLookup[UserAgentInfo]):
     """Classifies User-Agent/Server strings from the signature table, cached per string."""
 
     def __init__(self, signatures_file: str | None = None, *, cache_size: int = 16384) -> None:
         self.signatures_file = signatures_file
         self._signatures = load_signatures(signatures_file)
-        self._cached = lru_cache(maxsize=cache_size)(self._parse)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (UserAgentParser, (self.signatures_file,))
+        self._init_cache(cache_size, signatures_file)
 
     def parse(self, raw: str | None) -> UserAgentInfo | None:
         """What ``raw`` says (None for no header)."""
         if not raw or not raw.strip():
             return None
-        return self._cached(raw)
+        return self._get(raw)
 
     def is_scanner(self, raw: str | None) -> str | None:
         """The attack tool a User-Agent belongs to, or None (scanner_user_agent)."""
         info = self.parse(raw)
         return None if info is None else info.scanner
 
-    def _parse(self, raw: str) -> UserAgentInfo:
+    def _lookup(self, raw: str) -> UserAgentInfo:
         text = raw.strip()
         for signature in self._signatures:
             match = signature.pattern.search(text)

@@ -211,6 +211,7 @@ def show(
     raw: Annotated[bool, typer.Option("--raw", help="Also print every message as sent.")] = False,
 ) -> None:
     """Print one call: its fields and its ladder diagram (like sngrep)."""
+    from calltrace.enrich.enricher import default_enricher
     from calltrace.store.db import open_engine
     from calltrace.store.queries import call_messages, find_streams, get_call
 
@@ -222,6 +223,7 @@ def show(
         raise typer.Exit(1)
     messages = call_messages(engine, call["call_id"])
     out.print(views.call_details(call))
+    out.print(views.enrichment_table(default_enricher().call_dict(call)))
     out.print()
     out.print(views.ladder(messages))
     streams = find_streams(engine, call_id=call["call_id"])

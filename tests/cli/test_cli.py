@@ -73,6 +73,15 @@ def test_show_prints_fields_and_ladder(db: Path) -> None:
         assert label in result.output
 
 
+def test_show_prints_the_enrichment(db: Path) -> None:
+    """show prints an Enrichment section with the caller's and the address's facts."""
+    listing = runner.invoke(app, ["calls", "--db", str(db), "--json"])
+    call = json.loads(listing.stdout)["calls"][0]
+    result = runner.invoke(app, ["show", call["call_id"], "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "Enrichment" in result.output and "scope=" in result.output
+
+
 def test_show_unknown_call_fails_cleanly(db: Path) -> None:
     """show on an unknown Call-ID exits 1 with a message."""
     result = runner.invoke(app, ["show", "no-such-call", "--db", str(db)])

@@ -199,3 +199,21 @@ def ladder(messages: Iterable[Mapping[str, Any]]) -> Group:
         for m in messages
     ]
     return Group(*(Text(line, style=KIND_STYLES.get(kind, "")) for line, kind in render(steps)))
+
+
+def enrichment_table(enrichment: Mapping[str, Any]) -> Table:
+    """Key/value view of a call's enrichment (numbers, source address, device)."""
+    table = Table(title="Enrichment", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, facts in enrichment.items():
+        if not facts:
+            table.add_row(key, "-")
+            continue
+        text = ", ".join(
+            f"{name}={', '.join(map(str, value)) if isinstance(value, list) else value}"
+            for name, value in facts.items()
+            if value not in (None, [], "")
+        )
+        table.add_row(key, text or "-")
+    return table

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from calltrace import __version__
+from calltrace.enrich.enricher import Enricher, default_enricher
 from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, record_dict
 from calltrace.pipeline import Analysis, FileResult
 
@@ -38,7 +39,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def call_json(call: Call) -> dict[str, Any]:
+def call_json(call: Call, enricher: Enricher | None = None) -> dict[str, Any]:
     data = record_dict(call)
     for key in CALL_TIMES:
         data[key] = iso(data[key])
@@ -50,6 +51,7 @@ def call_json(call: Call) -> dict[str, Any]:
     data["packets"] = list(call.packets)
     data["defects"] = list(call.defects)
     data["media"] = [record_dict(m) | {"codecs": list(m.codecs)} for m in call.media]
+    data["enrichment"] = (enricher or default_enricher()).call_dict(call)
     return data
 
 
@@ -99,8 +101,10 @@ def file_json(result: FileResult) -> dict[str, Any]:
     }
 
 
-def document(analysis: Analysis) -> dict[str, Any]:
-    """The whole ``--json`` document for one run."""
+def document(analysis: Analysis, enricher: Enricher | None = None) -> dict[str, Any]:
+    """The whole ``--json`` document for one run; calls are enriched with ``enricher``
+    (default: :func:`~calltrace.enrich.enricher.default_enricher`, set from the environment)."""
+    enricher = enricher or default_enricher()
     stats = analysis.stats
     return {
         "calltrace_version": __version__,
@@ -123,7 +127,7 @@ def document(analysis: Analysis) -> dict[str, Any]:
             "out_of_dialog": analysis.out_of_dialog,
             "non_sip_on_sip_ports": stats.non_sip_on_sip_ports,
         },
-        "calls": [call_json(c) for c in analysis.calls],
+        "calls": [call_json(c, enricher) for c in analysis.calls],
         "registrations": [registration_json(r) for r in analysis.registrations],
         "errors": [error_json(e) for e in analysis.errors],
         "rtp_streams": [stream_json(s) for s in analysis.rtp_streams],

@@ -116,6 +116,9 @@ class SlidingWindow:
             self.max_ts = ts
             if ts >= self._next_sweep:
                 self._sweep()
+        elif ts < self.max_ts - self.allowed_lateness:
+            self.late += 1
+            return 0
         state = self._keys.get(key)
         if state is None:
             state = self._keys[key] = _Key()
@@ -138,9 +141,6 @@ class SlidingWindow:
 
     def _add_late(self, state: _Key, ts: float, value: Hashable, item: Any) -> int:
         """An event older than its key's newest: insert it in place, scan its windows."""
-        if ts < self.watermark:
-            self.late += 1
-            return 0
         times, values = state.times, state.values
         pos = bisect_right(times, ts, state.head)
         times.insert(pos, ts)

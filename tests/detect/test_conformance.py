@@ -73,7 +73,8 @@ def _bursts(start: float, rng: random.Random) -> list[Item]:
         out.append(CallEvent(type=rng.choice(kinds), ts=start + 3 + i * 0.5,
                              a_number="+88216000", b_number=f"+4420700{rng.randrange(10**4)}",
                              call_id=f"w{start}-{i}", source_ip="203.0.113.9", status=487,
-                             duration=1.0, account="acct1", user_agent="friendly-scanner"))  # fmt: skip
+                             duration=1.0, account="acct1",
+                             user_agent="friendly-scanner"))  # fmt: skip
     return out
 
 

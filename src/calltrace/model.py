@@ -8,6 +8,8 @@ by type. Times are event times, float seconds since the Unix epoch, never the cl
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -155,6 +157,51 @@ class CallEvent:
     account: str | None = None
     source: str = "sip"  # "sip" | "cdr" | "esl" | "api" | "events"
     packet: int | None = None
+
+
+#: Alert severities, most urgent first (the order tables and exports sort by).
+SEVERITIES: Final = ("critical", "high", "medium", "low")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alert:
+    """What a detector says: a rule fired on an entity, with the evidence.
+
+    ``entity_type``/``entity`` name what the rule's state is kept under (a B-number for
+    masking, a source IP for scans, an account for toll fraud). ``first_seen``/``last_seen``
+    are event times of the evidence, never the clock. ``id`` is :func:`alert_id` of rule,
+    entity and first_seen, so replaying the same input gives the same ids (and a store can
+    upsert on it). ``evidence`` is rule-specific and JSON-ready (str, numbers, lists, dicts).
+
+    >>> a = Alert(id=alert_id("r", "e", 1.0), rule="r", severity="low", score=10,
+    ...           title="t", entity_type="b_number", entity="e", first_seen=1.0,
+    ...           last_seen=2.0)
+    >>> a.id == alert_id("r", "e", 1.0), len(a.id)
+    (True, 16)
+    """
+
+    id: str
+    rule: str
+    severity: str  # one of SEVERITIES
+    score: int  # 0-100
+    title: str
+    entity_type: str
+    entity: str
+    first_seen: float
+    last_seen: float
+    call_ids: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+def alert_id(rule: str, entity: str, first_seen: float) -> str:
+    """Deterministic alert id: 16 hex digits of SHA-256 over rule, entity and first_seen
+    (to the microsecond, the precision of every timestamp CallTrace prints).
+
+    >>> alert_id("multicall_masking", "+15550100", 1767603600.0)
+    'b3e50dbe48ba4a30'
+    """
+    text = f"{rule}\x1f{entity}\x1f{round(first_seen * 1_000_000)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

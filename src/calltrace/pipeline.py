@@ -20,13 +20,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from calltrace.decode.events import EventDecoder
+from calltrace.decode.events import sniff as sniff_events
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import CaptureReader
 from calltrace.decode.sdp import parse_sdp
 from calltrace.decode.sip import looks_like_sip, parse_sip
+from calltrace.detect.engine import DetectionEngine
+from calltrace.detect.scoring import Risk
 from calltrace.errors import DecodeError
 from calltrace.model import (
+    Alert,
     Call,
+    CallEvent,
     CaptureInfo,
     CaptureRecord,
     DecodeErrorRecord,
@@ -55,6 +61,7 @@ class FileResult:
     bytes: int = 0
     packets: int = 0
     sip_messages: int = 0
+    events: int = 0  # call events read from an event file (JSONL/CSV)
     format: str | None = None
     link_types: list[int] = field(default_factory=list)
     first_ts: float | None = None
@@ -80,6 +87,7 @@ class Stats:
     transports: Counter[str] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     call_events: Counter[str] = field(default_factory=Counter)
+    alerts: int = 0
 
 
 class Sink(Protocol):
@@ -90,6 +98,7 @@ class Sink(Protocol):
     def add_records(self, records: list[Call | Registration]) -> None: ...
     def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
     def add_streams(self, streams: list[RtpStream]) -> None: ...
+    def add_alerts(self, alerts: list[Alert]) -> None: ...
     def end_file(self, result: FileResult) -> None: ...
 
 
@@ -104,6 +113,9 @@ class Analysis:
     errors: list[DecodeErrorRecord]
     out_of_dialog: dict[str, int]
     rtp_streams: list[RtpStream] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    risk: list[Risk] = field(default_factory=list)
+    detection: dict[str, object] = field(default_factory=dict)
 
 
 class Analyzer:
@@ -120,9 +132,21 @@ class Analyzer:
     """
 
     def __init__(
-        self, sink: Sink | None = None, *, keep_results: bool = True, heuristic_rtp: bool = False
+        self,
+        sink: Sink | None = None,
+        *,
+        keep_results: bool = True,
+        heuristic_rtp: bool = False,
+        engine: DetectionEngine | None = None,
+        detect: bool = True,
     ) -> None:
         self.sink = sink
+        # Detection runs on every call event the tracker emits (and on SIP messages when a
+        # rule reads headers); engine=None builds one with every rule's defaults.
+        self.engine = (engine or DetectionEngine()) if detect else None
+        self._detect_sip = self.engine is not None and self.engine.consumes(SipMessage)
+        self.alerts: list[Alert] = []
+        self._pending_alerts: list[Alert] = []
         self.keep_results = keep_results
         self.stats = Stats()
         self.tracker = CallTracker()
@@ -138,12 +162,18 @@ class Analyzer:
         self._messages: list[SipMessage] = []
         self._pending_errors: list[DecodeErrorRecord] = []
         self._file: FileResult | None = None
+        self._events: EventDecoder | None = None
+        self._sniff = True
         self._reader = CaptureReader()
         self._hash = hashlib.sha256()
 
     # -- file boundaries -------------------------------------------------------------
-    def begin_file(self, path: str) -> None:
+    def begin_file(self, path: str, fmt: str | None = None) -> None:
+        """Start a file. ``fmt`` ``"jsonl"``/``"csv"`` says it is a call-event file; None
+        lets the first chunk decide (a capture unless it looks like an event file)."""
         self._file = FileResult(path=path)
+        self._events = EventDecoder(fmt) if fmt in ("jsonl", "csv") else None
+        self._sniff = fmt is None
         self._reader = CaptureReader()
         self._hash = hashlib.sha256()
         if self.sink is not None:
@@ -152,13 +182,25 @@ class Analyzer:
     def feed(self, chunk: bytes) -> None:
         """Decode every complete record in ``chunk`` (plus what earlier chunks left)."""
         result = self._current()
+        if self._sniff:
+            self._sniff = False
+            fmt = sniff_events(chunk[:4096])
+            if fmt is not None:
+                self._events = EventDecoder(fmt)
         result.bytes += len(chunk)
         self._hash.update(chunk)
+        if self._events is not None:
+            self.feed_events(self._events.feed(chunk))
+            return
         self._reader.feed(chunk)
         self._drain()
 
     def end_file(self) -> FileResult:
         result = self._current()
+        if self._events is not None:
+            self.feed_events(self._events.close())
+            result.format = self._events.format
+            result.packets = self._events.lines
         try:
             self._reader.close()
         except DecodeError as err:
@@ -190,6 +232,7 @@ class Analyzer:
         # records leave the tracker when their flow ends; the document lists them by start
         self.calls.sort(key=lambda call: (call.start, call.call_id))
         self.registrations.sort(key=lambda reg: (reg.start, reg.call_id))
+        self.alerts.sort(key=lambda a: (a.first_seen, a.rule, a.entity, a.id))
         ood = dict(sorted(self.tracker.stats.out_of_dialog.items()))
         return Analysis(
             files=self.files,
@@ -199,7 +242,52 @@ class Analyzer:
             errors=self.errors,
             out_of_dialog=ood,
             rtp_streams=self.rtp_streams,
+            alerts=self.alerts,
+            risk=self.engine.risk.all() if self.engine is not None else [],
+            detection=self._detection_stats(),
         )
+
+    def _detection_stats(self) -> dict[str, object]:
+        engine = self.engine
+        if engine is None:
+            return {}
+        counters = engine.counters
+        return {
+            "rules": [d.rule_id for d in engine.detectors],
+            "items": counters.items,
+            "alerts": dict(sorted(counters.alerts.items())),
+            "suppressed": dict(sorted(counters.suppressed.items())),
+            "allowlisted": dict(sorted(counters.allowlisted.items())),
+            "late": engine.late_events(),
+        }
+
+    # -- call events from an event file (sources/events.py) ---------------------------
+    def feed_events(self, items: Iterable[tuple[int, CallEvent | DecodeError]]) -> None:
+        """Take ``(line number, event or error)`` pairs of an event file: events go to
+        the detectors as the tracker's would, errors are recorded with the line number
+        in ``packet``."""
+        result = self._current()
+        engine = self.engine
+        counts = self.stats.call_events
+        batch: list[CallEvent] = []
+        for number, item in items:
+            if isinstance(item, DecodeError):
+                self._record(item, packet=number, ts=None)
+                continue
+            result.events += 1
+            counts[item.type.value] += 1
+            if result.first_ts is None:
+                result.first_ts = item.ts
+            result.last_ts = item.ts
+            batch.append(item)
+        if engine is not None and batch:
+            self._alert(engine.observe_many(batch))
+
+    def _alert(self, alerts: list[Alert]) -> None:
+        if alerts:
+            self.stats.alerts += len(alerts)
+            self.alerts.extend(alerts)
+            self._pending_alerts.extend(alerts)
 
     # -- the per-record path ---------------------------------------------------------
     def _drain(self) -> None:
@@ -270,9 +358,14 @@ class Analyzer:
                     defects=message.defects,
                 )
             )
+        engine = self.engine
+        if self._detect_sip and engine is not None:
+            self._alert(engine.observe(message))
         if message.call_id:  # a message without Call-ID belongs to no dialog (a defect)
             for event in self.tracker.observe(message):
                 stats.call_events[event.type.value] += 1
+                if engine is not None:
+                    self._alert(engine.observe(event))
             if message.body:
                 self._expect_media(message)
         self._messages.append(message)
@@ -343,8 +436,11 @@ class Analyzer:
                 self.sink.add_records(finished)
             if self._pending_errors:
                 self.sink.add_errors(self._pending_errors)
+            if self._pending_alerts:
+                self.sink.add_alerts(self._pending_alerts)
         self._messages = []
         self._pending_errors = []
+        self._pending_alerts = []
         if not final:
             self._streams(self.media.pop_finished())
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from calltrace.detect.scoring import RiskScores
 from calltrace.model import (
+    Alert,
     Call,
     DecodeErrorRecord,
     MediaDescription,
@@ -86,7 +88,25 @@ def _analysis(*, streams: bool = False) -> Analysis:
             defects=("bad_version",),
         ),
     ]
+    alert = Alert(
+        id="0123456789abcdef",
+        rule="multicall_masking",
+        severity="high",
+        score=60,
+        title="5 callers",
+        entity_type="b_number",
+        entity="+15550999",
+        first_seen=T0,
+        last_seen=T0 + 1.5,
+        call_ids=("c1",),
+        evidence={"distinct_callers": 5},
+    )
+    risk = RiskScores()
+    risk.add(alert)
     return Analysis(
+        alerts=[alert] if streams else [],
+        risk=risk.all() if streams else [],
+        detection={"rules": ["multicall_masking"], "items": 1, "late": 0},
         rtp_streams=[_stream()] if streams else [],
         files=[FileResult(path="a.pcap", first_ts=T0)],
         stats=Stats(),
@@ -120,8 +140,9 @@ def test_top_level_keys_are_the_contract() -> None:
         "errors",
         "rtp_streams",
         "alerts",
+        "risk",
     }
-    assert doc["rtp_streams"] == [] and doc["alerts"] == []
+    assert doc["rtp_streams"] == [] and doc["alerts"] == [] and doc["risk"] == []
 
 
 def test_every_emitted_key_is_documented() -> None:
@@ -134,10 +155,27 @@ def test_every_emitted_key_is_documented() -> None:
         ("calls[]", doc["calls"]),
         ("registrations[]", doc["registrations"]),
         ("errors[]", doc["errors"]),
+        ("alerts[]", doc["alerts"]),
+        ("risk[]", doc["risk"]),
     ):
+        assert items, section
         emitted = set().union(*(item.keys() for item in items))
         assert emitted <= _documented_keys(section), section
     assert set(doc["stats"]) <= _documented_keys("stats")
+
+
+def test_alerts_print_iso_times_and_lists() -> None:
+    """An alert's times print as ISO 8601 and its call ids and evidence as JSON values."""
+    (alert,) = document(_analysis(streams=True))["alerts"]
+    assert alert["first_seen"] == "2026-01-05T09:00:00.000000Z"
+    assert alert["last_seen"] == "2026-01-05T09:00:01.500000Z"
+    assert alert["call_ids"] == ["c1"] and alert["evidence"] == {"distinct_callers": 5}
+    (risk,) = document(_analysis(streams=True))["risk"]
+    assert (risk["entity"], risk["score"], risk["reasons"][0]["rule"]) == (
+        "+15550999",
+        60,
+        "multicall_masking",
+    )
 
 
 def test_times_are_iso_utc_with_microseconds() -> None:

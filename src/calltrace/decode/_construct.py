@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Final, cast
+from typing import Final, TypeVar, cast
 
 from calltrace.model import CaptureRecord, Packet
 
-__all__ = ["make_packet", "make_record"]
+__all__ = ["make_packet", "make_record", "unrolled_constructor"]
+
+T = TypeVar("T")
 
 _RECORD_FIELDS: Final = ("number", "ts", "interface", "link_type", "orig_len", "data")
 _PACKET_FIELDS: Final = (
@@ -128,3 +130,22 @@ def _same(cls: type, names: tuple[str, ...]) -> bool:
 
 make_record = _fast_record if _same(CaptureRecord, _RECORD_FIELDS) else _slow_record
 make_packet = _fast_packet if _same(Packet, _PACKET_FIELDS) else _slow_packet
+
+
+def unrolled_constructor(cls: type[T]) -> Callable[..., T]:
+    """A constructor for a frozen slotted dataclass that sets each slot through its member
+    descriptor, unrolled (generated once, like dataclasses' own __init__). A frozen
+    dataclass __init__ pays an object.__setattr__ per field; this builds the same object
+    for about half the time. Every field must be passed (defaults are not applied), by
+    keyword or, a third faster again for a wide class like Call, in field order."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, object] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    o = _new(_cls)"]
+    for name in names:
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        lines.append(f"    _set_{name}(o, {name})")
+    lines.append("    return o")
+    exec("\n".join(lines), namespace)  # names are the dataclass's own field identifiers
+    make = namespace["make"]
+    assert callable(make)
+    return make

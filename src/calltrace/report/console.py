@@ -128,6 +128,54 @@ def stream_table(streams: Iterable[Mapping[str, Any]], *, title: str = "RTP stre
     return table
 
 
+SEVERITY_STYLES = {"critical": "bold bright_red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def alert_table(alerts: Iterable[Mapping[str, Any]], *, title: str = "Alerts") -> Table:
+    """One row per alert: severity, rule, entity, when, and the headline."""
+    table = Table(title=title, header_style="bold")
+    for name, width in (
+        ("First seen (UTC)", 19),
+        ("Severity", 8),
+        ("Score", 5),
+        ("Rule", 17),
+        ("Entity", 12),
+        ("Calls", 5),
+        ("Title", 12),
+    ):
+        table.add_column(name, min_width=width, overflow="fold")
+    for a in alerts:
+        severity = a.get("severity") or ""
+        table.add_row(
+            _short_time(a.get("first_seen")),
+            Text(severity, style=SEVERITY_STYLES.get(severity, "")),
+            str(a.get("score")),
+            a.get("rule") or "",
+            f"{a.get('entity_type')}={a.get('entity')}",
+            str(len(a.get("call_ids") or ())),
+            a.get("title") or "",
+        )
+    return table
+
+
+def rule_list(rules: Iterable[Mapping[str, Any]]) -> Group:
+    """``calltrace rules``: one block per rule (a table's doc column is unreadable at 80
+    columns): id, on/off, severity, entity, cooldown; thresholds; the doc paragraph."""
+    blocks: list[Text] = []
+    for r in rules:
+        head = Text.assemble(
+            (r["rule"], "bold"),
+            "  ",
+            ("on", "green") if r["enabled"] else ("off", "red"),
+            f"  {r['severity']}  entity {r['entity_type']}  cooldown {r['cooldown']:g} s",
+        )
+        params = ", ".join(f"{k} = {v}" for k, v in r["params"].items())
+        if r["allowlist"]:
+            params += f", allowlist: {len(r['allowlist'])} entries"
+        blocks.append(Text.assemble(head, "\n  ", params, "\n  ", r["doc"], "\n"))
+    return Group(*blocks)
+
+
 DETAIL_FIELDS = (
     "call_id",
     "state",

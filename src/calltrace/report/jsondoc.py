@@ -1,7 +1,7 @@
 """The JSON document of ``calltrace analyze --json``: a public contract.
 
 Top-level keys: ``files``, ``stats``, ``calls``, ``registrations``, ``errors``,
-``rtp_streams``, ``alerts`` (docs/json.md describes every field). Later versions add
+``rtp_streams``, ``alerts``, ``risk`` (docs/json.md describes every field). Later versions add
 keys; they never rename or remove one. Timestamps are ISO 8601 UTC with microseconds
 (``2026-01-05T09:00:00.250000Z``); durations are seconds (floats).
 """
@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from calltrace import __version__
+from calltrace.detect.scoring import Risk
 from calltrace.enrich.enricher import Enricher, default_enricher
-from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, record_dict
+from calltrace.model import Alert, Call, DecodeErrorRecord, Registration, RtpStream, record_dict
 from calltrace.pipeline import Analysis, FileResult
 
 CALL_TIMES = ("start", "ringing", "answered", "end")
@@ -87,6 +88,28 @@ def error_json(err: DecodeErrorRecord) -> dict[str, Any]:
     return data
 
 
+def alert_json(alert: Alert) -> dict[str, Any]:
+    data = record_dict(alert)
+    data["first_seen"] = iso(alert.first_seen)
+    data["last_seen"] = iso(alert.last_seen)
+    data["call_ids"] = list(alert.call_ids)
+    data["evidence"] = dict(alert.evidence)
+    return data
+
+
+def risk_json(risk: Risk) -> dict[str, Any]:
+    return {
+        "entity_type": risk.entity_type,
+        "entity": risk.entity,
+        "score": risk.score,
+        "at": iso(risk.at),
+        "reasons": [
+            {"rule": r.rule, "alert_id": r.alert_id, "score": r.score, "ts": iso(r.ts)}
+            for r in risk.reasons
+        ],
+    }
+
+
 def file_json(result: FileResult) -> dict[str, Any]:
     return {
         "path": result.path,
@@ -96,6 +119,7 @@ def file_json(result: FileResult) -> dict[str, Any]:
         "format": result.format,
         "link_types": list(result.link_types),
         "sip_messages": result.sip_messages,
+        "events": result.events,
         "first_ts": iso(result.first_ts),
         "last_ts": iso(result.last_ts),
     }
@@ -126,10 +150,13 @@ def document(analysis: Analysis, enricher: Enricher | None = None) -> dict[str, 
             "call_events": dict(sorted(stats.call_events.items())),
             "out_of_dialog": analysis.out_of_dialog,
             "non_sip_on_sip_ports": stats.non_sip_on_sip_ports,
+            "alerts": stats.alerts,
+            "detection": analysis.detection,
         },
         "calls": [call_json(c, enricher) for c in analysis.calls],
         "registrations": [registration_json(r) for r in analysis.registrations],
         "errors": [error_json(e) for e in analysis.errors],
         "rtp_streams": [stream_json(s) for s in analysis.rtp_streams],
-        "alerts": [],
+        "alerts": [alert_json(a) for a in analysis.alerts],
+        "risk": [risk_json(r) for r in analysis.risk],
     }

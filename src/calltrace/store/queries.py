@@ -76,6 +76,29 @@ def find_streams(
         return [merge_detail(row) for row in conn.execute(query)]
 
 
+def find_alerts(
+    engine: sa.Engine,
+    *,
+    rule: str | None = None,
+    entity: str | None = None,
+    capture_ids: list[int] | None = None,
+    limit: int | None = 1000,
+) -> list[dict[str, Any]]:
+    """Stored alerts, oldest first."""
+    alerts = schema.alerts
+    query = sa.select(alerts).order_by(alerts.c.first_seen, alerts.c.rule, alerts.c.id)
+    if rule is not None:
+        query = query.where(alerts.c.rule == rule)
+    if entity is not None:
+        query = query.where(alerts.c.entity == entity)
+    if capture_ids is not None:
+        query = query.where(alerts.c.capture_id.in_(capture_ids))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def get_call(engine: sa.Engine, call_id: str) -> dict[str, Any] | None:
     """One call by its exact Call-ID, or by a unique prefix of it."""
     calls = schema.calls

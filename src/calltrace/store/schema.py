@@ -181,3 +181,28 @@ rtp_streams = sa.Table(
     sa.Index(None, "call_id"),
     sa.Index(None, "src_ip"),
 )
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    # The alert's own deterministic id (model.alert_id): the same evidence analysed again
+    # replaces its row instead of adding one.
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("first_seen", sa.Double, nullable=False),
+    sa.Column("last_seen", sa.Double, nullable=False),
+    sa.Column("call_ids", sa.JSON, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    # Triage state for analysts (new, acknowledged, closed...): the API will change it.
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    sa.Index(None, "capture_id"),
+    sa.Index(None, "rule"),
+    sa.Index(None, "entity"),
+    sa.Index(None, "first_seen"),
+)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from calltrace import __version__
 from calltrace.model import (
+    Alert,
     Call,
     DecodeErrorRecord,
     Registration,
@@ -43,6 +44,13 @@ def split_detail(record: Call | RtpStream, table: sa.Table) -> dict[str, Any]:
 def registration_row(reg: Registration) -> dict[str, Any]:
     row = record_dict(reg)
     row["packets"] = list(reg.packets)
+    return row
+
+
+def alert_row(alert: Alert) -> dict[str, Any]:
+    row = record_dict(alert)
+    row["call_ids"] = list(alert.call_ids)
+    row["evidence"] = dict(alert.evidence)
     return row
 
 
@@ -208,6 +216,16 @@ class StoreSink:
         capture_id = self._capture()
         rows = [{**split_detail(s, schema.rtp_streams), "capture_id": capture_id} for s in streams]
         self._insert(schema.rtp_streams, rows)
+
+    def add_alerts(self, alerts: list[Alert]) -> None:
+        """Insert alerts; an alert id already stored (the same evidence from another file)
+        is replaced, so its row names the newest capture."""
+        capture_id = self._capture()
+        rows = [alert_row(a) | {"capture_id": capture_id} for a in alerts]
+        table = schema.alerts
+        conn = self._connection()
+        conn.execute(table.delete().where(table.c.id.in_([row["id"] for row in rows])))
+        conn.execute(table.insert(), rows)
 
     def end_file(self, result: FileResult) -> None:
         conn = self._connection()

@@ -16,11 +16,10 @@ a state emits. docs/call-states.md draws the same table; a test holds the two to
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 
+from calltrace.decode._construct import unrolled_constructor
 from calltrace.decode.sdp import media_summary
 from calltrace.errors import DecodeError
 from calltrace.model import Call, CallEventType, MediaDescription, SipMessage
@@ -66,7 +65,6 @@ class Stimulus(StrEnum):
 
 S = DialogState
 E = Stimulus
-T = TypeVar("T")
 
 _PRE_ANSWER: Final = (S.NEW, S.CALLING, S.EARLY)
 
@@ -183,25 +181,6 @@ def table_markdown() -> str:
         shown = event.value.upper() if event and stimulus is not Stimulus.EVICT else "-"
         lines.append(f"| {state.value} | {stimulus.value} | {target.value} | {shown} |")
     return "\n".join(lines)
-
-
-def unrolled_constructor(cls: type[T]) -> Callable[..., T]:
-    """A constructor for a frozen slotted dataclass that sets each slot through its member
-    descriptor, unrolled (generated once, like dataclasses' own __init__). A frozen
-    dataclass __init__ pays an object.__setattr__ per field; this builds the same object
-    for about half the time. Every field must be passed (defaults are not applied), by
-    keyword or, a third faster again for a wide class like Call, in field order."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, object] = {"_new": object.__new__, "_cls": cls}
-    lines = [f"def make({', '.join(names)}):", "    o = _new(_cls)"]
-    for name in names:
-        namespace[f"_set_{name}"] = getattr(cls, name).__set__
-        lines.append(f"    _set_{name}(o, {name})")
-    lines.append("    return o")
-    exec("\n".join(lines), namespace)  # names are the dataclass's own field identifiers
-    make = namespace["make"]
-    assert callable(make)
-    return make
 
 
 _new_call: Final = unrolled_constructor(Call)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from calltrace.decode._construct import unrolled_constructor
 from calltrace.model import CallEvent, CallEventType, Registration, SipMessage
-from calltrace.trace.dialogs import unrolled_constructor
 from calltrace.trace.transactions import (
     auth_param,
     auth_params,

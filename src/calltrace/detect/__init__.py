@@ -1,0 +1,1 @@
+"""Detection: pure detectors over call events and SIP messages (docs/rules.md)."""

@@ -1,0 +1,199 @@
+"""The detection engine: builds the enabled rules, routes items to them, and applies
+what is the same for every rule (allowlists, cooldown, risk scores, counters).
+
+Routing is by type: a ``CallEvent`` goes only to the detectors whose ``consumes`` names
+``CallEvent``, a ``SipMessage`` to those that read headers. Per rule:
+
+- allowlist: an item whose ``partition_key`` is allowlisted never reaches the rule (its
+  state is not even kept), and an alert whose entity is allowlisted is dropped; both are
+  counted in ``counters.allowlisted``.
+- cooldown: after an alert on ``(rule, entity)``, further alerts on it within
+  ``cooldown`` seconds of event time (measured from the last *emitted* alert's
+  ``last_seen``) are suppressed and counted in ``counters.suppressed``, so an attack that
+  goes on gives one alert per cooldown period, not one per call.
+- risk: every emitted alert feeds :class:`~calltrace.detect.scoring.RiskScores`.
+
+Like the detectors it is pure: event time only, no I/O.
+
+>>> from calltrace.model import CallEvent, CallEventType
+>>> engine = DetectionEngine()
+>>> events = [CallEvent(type=CallEventType.ATTEMPT, ts=float(i) / 4, a_number=f"a{i}",
+...                     b_number="b1", call_id=f"c{i}") for i in range(8)]
+>>> [a.rule for a in engine.observe_many(events)], engine.counters.suppressed["multicall_masking"]
+(['multicall_masking'], 3)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from calltrace.config import Config
+from calltrace.detect.base import Detector, Item
+from calltrace.detect.registry import registered
+from calltrace.detect.scoring import RiskScores
+from calltrace.model import Alert
+
+
+@dataclass(slots=True)
+class EngineCounters:
+    """What the engine did, per rule id (the ``stats.detection`` of the JSON document)."""
+
+    items: int = 0
+    alerts: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
+    allowlisted: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One enabled rule with the engine's settings for it."""
+
+    detector: Detector
+    rule: str
+    cooldown: float
+    allowlist: frozenset[str]
+
+
+class DetectionEngine:
+    """Runs every enabled rule of ``config`` (defaults: every registered rule).
+
+    ``detectors`` replaces the registry (tests, benchmarks, a partitioned worker); their
+    cooldown is the class default unless ``config`` names the rule.
+    """
+
+    def __init__(
+        self, config: Config | None = None, *, detectors: Iterable[Detector] | None = None
+    ) -> None:
+        self.config = config or Config()
+        self.counters = EngineCounters()
+        self.risk = RiskScores(half_life=self.config.risk_half_life)
+        built = list(detectors) if detectors is not None else build_detectors(self.config)
+        self.slots = [self._slot(d) for d in built]
+        self._routes: dict[type, list[_Slot]] = {}
+        for slot in self.slots:
+            for kind in slot.detector.consumes:
+                self._routes.setdefault(kind, []).append(slot)
+        self._last_alert: dict[tuple[str, str], float] = {}
+        self._horizon = max((s.cooldown for s in self.slots), default=0.0)
+        self._next_prune = float("-inf")
+
+    @property
+    def detectors(self) -> list[Detector]:
+        return [slot.detector for slot in self.slots]
+
+    def consumes(self, kind: type) -> bool:
+        """Whether any enabled rule reads items of this type (the pipeline asks)."""
+        return kind in self._routes
+
+    def observe(self, item: Item) -> list[Alert]:
+        """Route one item to its rules; return the alerts that pass allowlist and cooldown."""
+        slots = self._routes.get(type(item))
+        if slots is None:
+            return []
+        self.counters.items += 1
+        out: list[Alert] = []
+        for slot in slots:
+            if slot.allowlist and slot.detector.partition_key(item) in slot.allowlist:
+                self.counters.allowlisted[slot.rule] += 1
+                continue
+            alerts = slot.detector.observe(item)
+            if alerts:
+                self._admit(slot, alerts, out)
+        return out
+
+    def observe_many(self, items: Iterable[Item]) -> list[Alert]:
+        """:meth:`observe` over a batch (one call, one list: the fast path for files)."""
+        routes = self._routes
+        out: list[Alert] = []
+        count = 0
+        for item in items:
+            slots = routes.get(type(item))
+            if slots is None:
+                continue
+            count += 1
+            for slot in slots:
+                if slot.allowlist and slot.detector.partition_key(item) in slot.allowlist:
+                    self.counters.allowlisted[slot.rule] += 1
+                    continue
+                alerts = slot.detector.observe(item)
+                if alerts:
+                    self._admit(slot, alerts, out)
+        self.counters.items += count
+        return out
+
+    def late_events(self) -> int:
+        """Events dropped as too late, over all rules."""
+        return sum(d.late_events() for d in self.detectors)
+
+    def _admit(self, slot: _Slot, alerts: list[Alert], out: list[Alert]) -> None:
+        counters = self.counters
+        for alert in alerts:
+            if alert.entity in slot.allowlist:
+                counters.allowlisted[slot.rule] += 1
+                continue
+            key = (slot.rule, alert.entity)
+            last = self._last_alert.get(key)
+            if last is not None and alert.last_seen - last < slot.cooldown:
+                counters.suppressed[slot.rule] += 1
+                continue
+            self._last_alert[key] = alert.last_seen
+            counters.alerts[slot.rule] += 1
+            self.risk.add(alert)
+            out.append(alert)
+            if alert.last_seen >= self._next_prune:
+                self._prune(alert.last_seen)
+
+    def _prune(self, now: float) -> None:
+        """Forget cooldowns that have run out (bounded memory on a long run)."""
+        horizon = now - self._horizon
+        self._last_alert = {k: t for k, t in self._last_alert.items() if t > horizon}
+        self.risk.prune(now)
+        self._next_prune = now + max(self._horizon, 60.0)
+
+    def _slot(self, detector: Detector) -> _Slot:
+        settings = self.config.rule(detector.rule_id)
+        cooldown = detector.cooldown if settings.cooldown is None else settings.cooldown
+        return _Slot(detector, detector.rule_id, cooldown, settings.allowlist)
+
+
+def build_detectors(config: Config) -> list[Detector]:
+    """Every enabled registered rule with its configured parameters."""
+    detectors = []
+    for rule_id, cls in registered().items():
+        settings = config.rule(rule_id)
+        if settings.enabled:
+            detectors.append(cls(**effective_params(cls, config)))
+    return detectors
+
+
+def effective_params(cls: type[Detector], config: Config) -> dict[str, Any]:
+    """A rule's parameters: its defaults, the global lateness, then its config table."""
+    params = cls.param_defaults()
+    if "allowed_lateness" in params:
+        params["allowed_lateness"] = config.allowed_lateness
+    return params | dict(config.rule(cls.rule_id).params)
+
+
+def rule_table(config: Config | None = None) -> list[dict[str, Any]]:
+    """What ``calltrace rules`` shows: every registered rule with its effective settings."""
+    config = config or Config()
+    rows = []
+    for rule_id, cls in registered().items():
+        settings = config.rule(rule_id)
+        rows.append(
+            {
+                "rule": rule_id,
+                "enabled": settings.enabled,
+                "severity": cls.severity,
+                "entity_type": cls.entity_type,
+                "consumes": [kind.__name__ for kind in cls.consumes],
+                "params": effective_params(cls, config),
+                "cooldown": cls.cooldown if settings.cooldown is None else settings.cooldown,
+                "allowlist": sorted(settings.allowlist),
+                "doc": cls.doc,
+            }
+        )
+    return rows

@@ -1,0 +1,38 @@
+"""Call-event files (JSON Lines or CSV): the only code that opens them.
+
+The format is decided by the extension (``.jsonl``/``.ndjson``/``.json`` -> JSON Lines,
+``.csv`` -> CSV) and otherwise by content (``decode.events.sniff``); bytes are read in
+1 MiB chunks (``pcapfile.read_chunks``) and decoded by the pure
+:class:`~calltrace.decode.events.EventDecoder`, so memory is flat on any file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from calltrace.decode.events import EventDecoder, sniff
+from calltrace.errors import DecodeError
+from calltrace.model import CallEvent
+from calltrace.sources.pcapfile import read_chunks
+
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
+def event_format(path: str | Path) -> str | None:
+    """``"jsonl"``, ``"csv"``, or None when the file is not an event file (a capture)."""
+    fmt = EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is not None:
+        return fmt
+    with open(path, "rb") as handle:
+        return sniff(handle.read(4096))
+
+
+def read_events(
+    path: str | Path, fmt: str | None = None
+) -> Iterator[tuple[int, CallEvent | DecodeError]]:
+    """``(line number, CallEvent or DecodeError)`` for every non-blank line of the file."""
+    decoder = EventDecoder(fmt or event_format(path) or "jsonl")
+    for chunk in read_chunks(path):
+        yield from decoder.feed(chunk)
+    yield from decoder.close()

@@ -169,6 +169,7 @@ class MediaDescription:
     codecs: tuple[str, ...] = ()
     direction: str = "sendrecv"
     packet: int | None = None
+    security: tuple[str, ...] = ()  # "srtp", "sdes", "dtls", "zrtp" (decode.sdp.media_security)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

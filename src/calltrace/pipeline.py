@@ -22,7 +22,7 @@ from typing import Protocol
 
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import CaptureReader
-from calltrace.decode.sdp import parse_sdp
+from calltrace.decode.sdp import media_summary
 from calltrace.decode.sip import looks_like_sip, parse_sip
 from calltrace.errors import DecodeError
 from calltrace.model import (
@@ -40,6 +40,8 @@ from calltrace.trace.media import MediaTracker
 
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
+#: c= addresses that put a stream on hold rather than name where to send it (RFC 3264 §8.4).
+HOLD_ADDRESSES = frozenset({"0.0.0.0", "::"})
 #: How many SIP messages are buffered before a batch goes to the sink.
 BATCH = 5000
 #: A reader that keeps raising without progress is given up after this many errors in a row.
@@ -280,20 +282,28 @@ class Analyzer:
             self._flush()
 
     def _expect_media(self, message: SipMessage) -> None:
-        """Tell the media tracker where the SDP of this message says RTP will arrive."""
+        """Tell the media tracker where the SDP of this message says RTP will arrive.
+
+        The call tracker has just read this body (``media_summary`` answers the second
+        ask for the same body object from its one-entry memo), so SDP is read once per
+        message. RFC 3264 §8: a later offer or answer (re-INVITE, UPDATE) that moves the
+        media replaces the expectation for its address, and its direction and codecs
+        apply to the packets that follow; a held stream (c=0.0.0.0, RFC 3264 §8.4 and RFC
+        2543) names no address to expect.
+        """
         content_type = message.header("content-type")
         if content_type is None or "sdp" not in content_type.lower():
             return
         try:
-            sdp = parse_sdp(message.body)
+            lines = media_summary(message.body)
         except DecodeError:
             return  # the call tracker records the SDP problem with the call
-        for media in sdp.media:
-            if media.connection_ip and media.port:
+        for media in lines:
+            if media.ip and media.port and media.ip not in HOLD_ADDRESSES:
                 self.media.expect(
-                    media.connection_ip,
+                    media.ip,
                     media.port,
-                    media.rtpmap,
+                    dict(media.payloads),
                     call_id=message.call_id,
                     direction=media.direction,
                     rtcp_port=media.rtcp_port,

@@ -49,7 +49,10 @@ def call_json(call: Call) -> dict[str, Any]:
     data["forks"] = list(call.forks)
     data["packets"] = list(call.packets)
     data["defects"] = list(call.defects)
-    data["media"] = [record_dict(m) | {"codecs": list(m.codecs)} for m in call.media]
+    data["media"] = [
+        record_dict(m) | {"codecs": list(m.codecs), "security": list(m.security)}
+        for m in call.media
+    ]
     return data
 
 

@@ -32,6 +32,7 @@ from calltrace.model import (
     DecodeErrorRecord,
     Packet,
     Registration,
+    RtcpRecord,
     RtpStream,
     SipMessage,
 )
@@ -92,6 +93,7 @@ class Sink(Protocol):
     def add_records(self, records: list[Call | Registration]) -> None: ...
     def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
     def add_streams(self, streams: list[RtpStream]) -> None: ...
+    def add_rtcp(self, reports: list[RtcpRecord]) -> None: ...
     def end_file(self, result: FileResult) -> None: ...
 
 
@@ -106,6 +108,7 @@ class Analysis:
     errors: list[DecodeErrorRecord]
     out_of_dialog: dict[str, int]
     rtp_streams: list[RtpStream] = field(default_factory=list)
+    rtcp_reports: list[RtcpRecord] = field(default_factory=list)
 
 
 class Analyzer:
@@ -132,6 +135,7 @@ class Analyzer:
         # (as tshark's rtp.heuristic_rtp), at the risk of taking other UDP for RTP.
         self.media = MediaTracker(heuristic=heuristic_rtp)
         self.rtp_streams: list[RtpStream] = []
+        self.rtcp_reports: list[RtcpRecord] = []
         self.frames = FrameDecoder()
         self.files: list[FileResult] = []
         self.calls: list[Call] = []
@@ -186,6 +190,7 @@ class Analyzer:
                 self._payload(item)
         self._flush(final=True)
         self._streams(self.media.close())
+        self._rtcp(self.media.pop_rtcp())
         self.stats.rtp_packets = self.media.rtp_packets
         self.stats.rtcp_packets = self.media.rtcp_packets
         self.rtp_streams.sort(key=lambda s: (s.start, s.src_ip, s.src_port, s.ssrc))
@@ -201,6 +206,7 @@ class Analyzer:
             errors=self.errors,
             out_of_dialog=ood,
             rtp_streams=self.rtp_streams,
+            rtcp_reports=self.rtcp_reports,
         )
 
     # -- the per-record path ---------------------------------------------------------
@@ -320,6 +326,14 @@ class Analyzer:
         if self.sink is not None:
             self.sink.add_streams(streams)
 
+    def _rtcp(self, reports: list[RtcpRecord]) -> None:
+        if not reports:
+            return
+        if self.keep_results:
+            self.rtcp_reports.extend(reports)
+        if self.sink is not None:
+            self.sink.add_rtcp(reports)
+
     # -- bookkeeping -----------------------------------------------------------------
     def _record(self, err: DecodeError, *, packet: int | None, ts: float | None) -> None:
         self.stats.decode_errors += 1
@@ -357,6 +371,7 @@ class Analyzer:
         self._pending_errors = []
         if not final:
             self._streams(self.media.pop_finished())
+            self._rtcp(self.media.pop_rtcp())
 
     def _current(self) -> FileResult:
         if self._file is None:

@@ -119,6 +119,7 @@ def test_top_level_keys_are_the_contract() -> None:
         "registrations",
         "errors",
         "rtp_streams",
+        "rtcp_reports",
         "alerts",
     }
     assert doc["rtp_streams"] == [] and doc["alerts"] == []
@@ -137,6 +138,8 @@ def test_every_emitted_key_is_documented() -> None:
     ):
         emitted = set().union(*(item.keys() for item in items))
         assert emitted <= _documented_keys(section), section
+    summaries = [call["media_summary"] for call in doc["calls"]]
+    assert summaries and set(summaries[0]) <= _documented_keys("calls[].media_summary")
     assert set(doc["stats"]) <= _documented_keys("stats")
 
 

@@ -76,6 +76,24 @@ def find_streams(
         return [merge_detail(row) for row in conn.execute(query)]
 
 
+def find_rtcp(
+    engine: sa.Engine, *, call_id: str | None = None, limit: int | None = 1000
+) -> list[dict[str, Any]]:
+    """RTCP reports (one per report block, SR or XR VoIP block) in time order;
+    ``call_id`` keeps those on the media its SDP announced."""
+    table = schema.rtcp_reports
+    query = sa.select(table).order_by(table.c.ts, table.c.id)
+    if call_id is not None:
+        query = query.where(table.c.call_id == call_id)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:
+        row.pop("id", None)
+    return rows
+
+
 def get_call(engine: sa.Engine, call_id: str) -> dict[str, Any] | None:
     """One call by its exact Call-ID, or by a unique prefix of it."""
     calls = schema.calls

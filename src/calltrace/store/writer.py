@@ -23,6 +23,7 @@ from calltrace.model import (
     Call,
     DecodeErrorRecord,
     Registration,
+    RtcpRecord,
     RtpStream,
     SipMessage,
     record_dict,
@@ -191,6 +192,12 @@ class StoreSink:
         capture_id = self._capture()
         rows = [{**split_detail(s, schema.rtp_streams), "capture_id": capture_id} for s in streams]
         self._connection().execute(schema.rtp_streams.insert(), rows)
+
+    def add_rtcp(self, reports: list[RtcpRecord]) -> None:
+        """One row per RTCP report (model.RtcpRecord's fields are the table's columns)."""
+        capture_id = self._capture()
+        rows = [record_dict(r) | {"capture_id": capture_id} for r in reports]
+        self._connection().execute(schema.rtcp_reports.insert(), rows)
 
     def end_file(self, result: FileResult) -> None:
         conn = self._connection()

@@ -30,12 +30,14 @@ from calltrace.decode.rtp import (
     STATIC_PAYLOADS,
     event_digit,
     looks_like_rtp,
+    non_rtp_kind,
     parse_rtp,
     parse_telephone_event,
 )
 from calltrace.errors import DecodeError
-from calltrace.model import DtmfEvent, Packet, RtcpPacket, RtpPacket, RtpStream
+from calltrace.model import DtmfEvent, Packet, RtcpPacket, RtcpRecord, RtpPacket, RtpStream
 from calltrace.trace.quality import AdaptiveJitterBuffer, FixedJitterBuffer, stream_quality
+from calltrace.trace.rtcpreports import RtcpReports
 
 __all__ = ["Expectation", "MediaTracker", "RtcpReport"]
 
@@ -55,6 +57,7 @@ class Expectation:
     direction: str | None = None
     rtcp_port: int | None = None
     rtcp_mux: bool = False
+    learned: bool = False  # latched from where the other direction's RTP really came from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +113,12 @@ class MediaTracker:
         self._last_ssrc: dict[tuple[str, int, str, int], int] = {}
         self._finished: list[RtpStream] = []
         self._rtcp: dict[int, list[RtcpReport]] = {}
+        self._rtcp_rows = RtcpReports(max_expectations)
+        self._rtcp_out: list[RtcpRecord] = []
+        self._clocks: OrderedDict[int, int] = OrderedDict()  # SSRC -> RTP clock rate
+        # ZRTP/DTLS seen on a 4-tuple before its first RTP packet (bounded)
+        self._keying: OrderedDict[tuple[str, int, str, int], set[str]] = OrderedDict()
+        self.not_rtp: dict[str, int] = {}  # STUN, ZRTP, DTLS datagrams on media ports
         self._origin: float | None = None
         self._now = 0.0
         self._swept = 0.0
@@ -127,6 +136,7 @@ class MediaTracker:
         rtcp_port: int | None = None,
         rtcp_mux: bool = False,
         proto: str = "RTP/AVP",
+        learned: bool = False,
     ) -> None:
         """Register media an SDP announced at ``ip``:``port`` (a later call replaces it).
 
@@ -155,6 +165,7 @@ class MediaTracker:
             direction=direction,
             rtcp_port=rtcp_port,
             rtcp_mux=rtcp_mux,
+            learned=learned,
         )
         if len(self._expect) >= self.max_expectations and (ip, port) not in self._expect:
             self._expect.popitem(last=False)
@@ -195,6 +206,10 @@ class MediaTracker:
                 else:
                     self._observe_rtp(packet, exp)
             except DecodeError as err:
+                kind = non_rtp_kind(payload) if err.kind == "bad_version" else None
+                if kind is not None:
+                    self._not_rtp(packet, kind)  # STUN, ZRTP, DTLS: RFC 7983 demultiplexing
+                    return None
                 key = f"{err.layer}.{err.kind}"
                 self.errors[key] = self.errors.get(key, 0) + 1
                 return err
@@ -224,14 +239,26 @@ class MediaTracker:
             if prev is not None and prev != rtp.ssrc:
                 stats.ssrc_changes += 1
             self._streams[key] = stats
+            stats.keying = self._keying.pop(tuple4, None)
+            if exp is not None and (packet.src_ip, packet.src_port) not in self._expect:
+                self._latch(packet, exp)
         else:
             prev = self._last_ssrc.get(key[:4])
             if prev is not None and prev != rtp.ssrc:
                 stats.ssrc_changes += 1
-        if exp is not None and stats.exp is None:
+        # RFC 3264 §8: a later offer/answer for this endpoint (re-INVITE, UPDATE) now names
+        # its payload types and direction; another call's never takes the stream over.
+        if (exp is not None and stats.exp is not exp
+                and (stats.exp is None or stats.exp.call_id == exp.call_id)):  # fmt: skip
             stats.exp = exp
         self._last_ssrc[key[:4]] = rtp.ssrc
         stats.add(packet, rtp, self._origin or 0.0)
+        if stats.total == 1:
+            clock = stats.payloads[rtp.payload_type].clock
+            if clock:  # for RTCP jitter in ms (trace/rtcpreports.py)
+                if len(self._clocks) >= self.max_streams:
+                    self._clocks.popitem(last=False)
+                self._clocks[rtp.ssrc] = clock
 
     def _observe_rtcp(self, packet: Packet, exp: Expectation | None) -> None:
         packets = parse_rtcp(packet.payload)
@@ -247,6 +274,9 @@ class MediaTracker:
             call_id=exp.call_id if exp else None,
         )
         ssrc = next((p.ssrc for p in packets if p.ssrc is not None), 0)
+        self._rtcp_out.extend(
+            self._rtcp_rows.records(packet, packets, report.call_id, self._clocks.get)
+        )
         kept = self._rtcp.setdefault(ssrc, [])
         if len(kept) >= self.max_rtcp_reports:
             del kept[0]
@@ -259,6 +289,12 @@ class MediaTracker:
         if ssrc is not None:
             return list(self._rtcp.get(ssrc, ()))
         return [r for reports in self._rtcp.values() for r in reports]
+
+    def pop_rtcp(self) -> list[RtcpRecord]:
+        """RTCP reports as rows (one per report block, SR or XR VoIP block) since the
+        last call: the pipeline hands them to the store and the JSON document."""
+        out, self._rtcp_out = self._rtcp_out, []
+        return out
 
     def streams(self) -> list[RtpStream]:
         """Every stream so far, finished ones not yet popped first, then the live ones."""
@@ -276,6 +312,30 @@ class MediaTracker:
         self._streams.clear()
         self._last_ssrc.clear()
         return out
+
+    def _latch(self, packet: Packet, exp: Expectation) -> None:
+        """RTP reached an announced endpoint from an address no SDP named (a NAT rewrote
+        it, RFC 4787; or the sender is not where it said): expect the return direction at
+        that source, as symmetric RTP (RFC 4961) and an SBC's media latching do, so both
+        directions stay tied to the call. A later SDP for the address replaces it."""
+        self.expect(packet.src_ip, packet.src_port, exp.payloads, call_id=exp.call_id,
+                    rtcp_mux=True, learned=True)  # fmt: skip
+
+    def _not_rtp(self, packet: Packet, kind: str) -> None:
+        """Count STUN/ZRTP/DTLS/TURN on a media port; mark ZRTP and DTLS on the 4-tuple's
+        stream (key exchange on the media path: RFC 6189, RFC 5764)."""
+        self.not_rtp[kind] = self.not_rtp.get(kind, 0) + 1
+        if kind not in ("zrtp", "dtls"):
+            return
+        key4 = (packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
+        ssrc = self._last_ssrc.get(key4)
+        stats = self._streams.get((*key4, ssrc)) if ssrc is not None else None
+        if stats is not None:
+            stats.keying = (stats.keying or set()) | {kind}
+            return
+        if key4 not in self._keying and len(self._keying) >= self.max_expectations:
+            self._keying.popitem(last=False)
+        self._keying.setdefault(key4, set()).add(kind)
 
     def _sweep(self) -> None:
         self._swept = self._now
@@ -419,6 +479,7 @@ class StreamStats:
         self.adaptive = AdaptiveJitterBuffer()
         self.media_base: int | None = None
         self.dtmf: list[list[object]] = []  # [event, start, duration, volume, end, packet, ts]
+        self.keying: set[str] | None = None  # ZRTP/DTLS seen on the 4-tuple
 
     def _payload(self, pt: int) -> _Payload:
         info = self.payloads.get(pt)
@@ -621,7 +682,8 @@ class StreamStats:
             dtmf=dtmf,
             call_id=self.exp.call_id if self.exp else None,
             direction=self.exp.direction if self.exp else None,
-            source="sdp" if self.exp else "heuristic",
+            source=("latched" if self.exp.learned else "sdp") if self.exp else "heuristic",
+            keying=tuple(sorted(self.keying)) if self.keying else (),
             effective_loss_pct=eff,
             jitter_discards=self.fixed.discarded,
             adaptive_discards=self.adaptive.discarded,

@@ -103,6 +103,7 @@ def stream_json(stream: RtpStream) -> dict[str, Any]:
     data["end"] = iso(stream.end)
     data["payload_types"] = list(stream.payload_types)
     data["payload_names"] = list(stream.payload_names)
+    data["keying"] = list(stream.keying)
     data["dtmf"] = [record_dict(d) | {"start": iso(d.start)} for d in stream.dtmf]
     return data
 

@@ -247,3 +247,42 @@ def test_rtcp_reports_and_summary_from_the_store(db_url: str, tmp_path: Path) ->
     stored = summarize(call, find_streams(engine, call_id="rtcp@a"))
     assert document(analysis)["calls"][0]["media_summary"]["parties"][1]["packets"] == 10
     assert stored.parties[1].packets == 10 and stored.one_way_audio
+
+
+def test_bad_media_is_recorded_and_counted_never_a_crash() -> None:
+    """On an announced port: a truncated header, versions 0 (not STUN/DTLS), 1 and 3, and
+    padding that lies are each an error counted by kind; the good packets still make the
+    stream, whose sequence wraps from 65535 to 0 without a loss."""
+    leg = Leg("bad@a")
+    up = (f"{CALLER}:4000", f"{CALLEE}:5000")
+    good = [datagram(1.0 + 0.02 * i, *up, rtp(seq, 160 * i)) for i, seq in
+            enumerate((65534, 65535, 0, 1))]  # fmt: skip
+    header = bytearray(rtp(2, 640))
+    lying = bytes([0xA0]) + bytes(header[1:-1]) + bytes([200])  # P bit, pad count 200
+    bad = [
+        datagram(2.0, *up, rtp(2, 640)[:8]),  # truncated: 8 of 12 header bytes
+        datagram(2.1, *up, bytes([0x08]) + rtp(2, 640)[1:]),  # version 0, first octet 8
+        datagram(2.2, *up, bytes([0x40]) + rtp(2, 640)[1:]),  # version 1
+        datagram(2.3, *up, bytes([0xC0]) + rtp(2, 640)[1:]),  # version 3
+        datagram(2.4, *up, lying),
+    ]
+    doc = analyze([*call_flow(leg, sdp(CALLER, 4000, PCMU), sdp(CALLEE, 5000, PCMU)),
+                   *good, *bad])  # fmt: skip
+    kinds = doc["stats"]["errors_by_kind"]
+    assert (kinds["rtp.truncated"], kinds["rtp.bad_version"], kinds["rtp.bad_padding"]) == (
+        1, 3, 1)  # fmt: skip
+    (stream,) = doc["rtp_streams"]
+    assert (stream["packets"], stream["expected"], stream["lost"]) == (4, 4, 0)
+    assert stream["seq_errors"] == 0
+
+
+def test_ssrc_collision_makes_two_streams() -> None:
+    """Two senders using one SSRC toward one receiver (RFC 3550 §8.2) stay two streams."""
+    leg = Leg("collide@a")
+    items: list[SipMessage | Packet] = [
+        *call_flow(leg, sdp(CALLER, 4000, PCMU), sdp(CALLEE, 5000, PCMU)),
+        *talk(f"{CALLER}:4000", f"{CALLEE}:5000", 1.0, 1.2, ssrc=0x77),
+        *talk("10.0.0.66:4000", f"{CALLEE}:5000", 1.0, 1.4, ssrc=0x77, seq0=900),
+    ]
+    streams = sorted((s["src_ip"], s["packets"], s["lost"]) for s in analyze(items)["rtp_streams"])
+    assert streams == [("10.0.0.1", 10, 0), ("10.0.0.66", 20, 0)]

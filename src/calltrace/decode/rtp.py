@@ -242,8 +242,11 @@ ZRTP_MAGIC: Final = b"ZRTP"
 
 
 def non_rtp_kind(payload: bytes) -> str | None:
-    """``stun``, ``zrtp``, ``dtls`` or ``turn`` for the other protocols that share a
-    media port (RFC 7983 §7, RFC 6189 §5), else None (RTP, RTCP or unknown).
+    """``stun``, ``zrtp`` or ``dtls`` for the other protocols that share a media port
+    (RFC 7983 §7, RFC 6189 §5), else None (RTP, RTCP or unknown).
+
+    TURN ChannelData (first octet 64-79) is left out on purpose: it is RTP version 1 as
+    well, and a wrong RTP version must stay a counted error on an announced port.
 
     >>> non_rtp_kind(bytes([0x10, 0, 0, 1]) + b"ZRTP" + bytes(8)), non_rtp_kind(b"\\x16\\xfe\\xfd")
     ('zrtp', 'dtls')
@@ -257,6 +260,4 @@ def non_rtp_kind(payload: bytes) -> str | None:
         return "zrtp" if payload[4:8] == ZRTP_MAGIC else None
     if 20 <= first <= 63:
         return "dtls"
-    if 64 <= first <= 79:
-        return "turn"
     return None

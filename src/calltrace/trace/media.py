@@ -322,7 +322,7 @@ class MediaTracker:
                     rtcp_mux=True, learned=True)  # fmt: skip
 
     def _not_rtp(self, packet: Packet, kind: str) -> None:
-        """Count STUN/ZRTP/DTLS/TURN on a media port; mark ZRTP and DTLS on the 4-tuple's
+        """Count STUN/ZRTP/DTLS on a media port; mark ZRTP and DTLS on the 4-tuple's
         stream (key exchange on the media path: RFC 6189, RFC 5764)."""
         self.not_rtp[kind] = self.not_rtp.get(kind, 0) + 1
         if kind not in ("zrtp", "dtls"):

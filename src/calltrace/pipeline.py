@@ -36,13 +36,12 @@ from calltrace.model import (
     RtpStream,
     SipMessage,
 )
+from calltrace.trace.callmedia import HOLD_ADDRESSES
 from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
 
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
-#: c= addresses that put a stream on hold rather than name where to send it (RFC 3264 §8.4).
-HOLD_ADDRESSES = frozenset({"0.0.0.0", "::"})
 #: How many SIP messages are buffered before a batch goes to the sink.
 BATCH = 5000
 #: A reader that keeps raising without progress is given up after this many errors in a row.

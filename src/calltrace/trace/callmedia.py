@@ -40,6 +40,7 @@ AFTER_BYE_GRACE: Final = 2.0
 SILENT_SHARE: Final = 0.05
 SILENT_MIN_PACKETS: Final = 50
 HOLD_DIRECTIONS: Final = frozenset({"sendonly", "recvonly", "inactive"})
+#: c= addresses that put a stream on hold rather than name where to send it (RFC 3264 §8.4)
 HOLD_ADDRESSES: Final = frozenset({"0.0.0.0", "::"})
 _ORDER: Final = ("srtp", "sdes", "dtls", "zrtp")
 PARTIES: Final = ("caller", "callee")

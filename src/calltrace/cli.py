@@ -257,8 +257,10 @@ def show(
 ) -> None:
     """Print one call: its fields and its ladder diagram (like sngrep)."""
     from calltrace.enrich.enricher import default_enricher
+    from calltrace.model import record_dict
     from calltrace.store.db import open_engine
-    from calltrace.store.queries import call_messages, find_streams, get_call
+    from calltrace.store.queries import call_messages, find_rtcp, find_streams, get_call
+    from calltrace.trace.callmedia import streams_of, summarize
 
     _require_db(db)
     engine = open_engine(db)
@@ -271,10 +273,18 @@ def show(
     out.print(views.enrichment_table(default_enricher().call_dict(call)))
     out.print()
     out.print(views.ladder(messages))
-    streams = find_streams(engine, call_id=call["call_id"])
-    if streams:
+    streams = find_streams(engine, call_id=call["call_id"], limit=None)
+    summary = record_dict(summarize(call, streams))
+    out.print()
+    out.print(views.media_summary(summary))
+    mine = streams_of(call, streams)
+    if mine:
         out.print()
-        out.print(views.stream_table(streams, title="Media"))
+        out.print(views.stream_table(mine, title="Media"))
+    reports = find_rtcp(engine, call_id=call["call_id"])
+    if reports:
+        out.print()
+        out.print(views.rtcp_table(reports))
     if raw:
         for message in messages:
             out.rule(f"packet {message['packet']}")
@@ -288,12 +298,15 @@ def streams(
     limit: Annotated[int, typer.Option(help="At most this many streams.")] = 1000,
     as_json: JsonOption = False,
 ) -> None:
-    """List stored RTP streams with tshark's figures (loss, delta, jitter) and the MOS."""
+    """List stored RTP streams with tshark's figures (loss, delta, jitter) and the MOS,
+    then the RTCP reports (loss, jitter and round trip as the endpoints saw them)."""
     from calltrace.store.db import open_engine
-    from calltrace.store.queries import find_streams
+    from calltrace.store.queries import find_rtcp, find_streams
 
     _require_db(db)
-    rows = find_streams(open_engine(db), call_id=call, limit=limit)
+    engine = open_engine(db)
+    rows = find_streams(engine, call_id=call, limit=limit)
+    reports = find_rtcp(engine, call_id=call, limit=limit)
     if as_json:
         from calltrace.report.jsondoc import iso
 
@@ -301,9 +314,13 @@ def streams(
             row["start"], row["end"] = iso(row["start"]), iso(row["end"])
             for event in row.get("dtmf") or []:
                 event["start"] = iso(event["start"])
-        _print_json({"rtp_streams": rows})
+        for report in reports:
+            report["ts"] = iso(report["ts"])
+        _print_json({"rtp_streams": rows, "rtcp_reports": reports})
         return
     out.print(views.stream_table(rows, title=f"{len(rows)} RTP streams"))
+    if reports:
+        out.print(views.rtcp_table(reports, title=f"{len(reports)} RTCP reports"))
 
 
 @app.command()

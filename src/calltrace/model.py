@@ -216,6 +216,7 @@ class MediaDescription:
     codecs: tuple[str, ...] = ()
     direction: str = "sendrecv"
     packet: int | None = None
+    security: tuple[str, ...] = ()  # "srtp", "sdes", "dtls", "zrtp" (decode.sdp.media_security)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -482,12 +483,84 @@ class RtpStream:
     dtmf: tuple[DtmfEvent, ...] = ()
     call_id: str | None = None
     direction: str | None = None
-    source: str = "heuristic"  # "sdp" when an expect() registration matched
+    source: str = "heuristic"  # "sdp": an SDP announcement matched; "latched": NAT-learned
+    keying: tuple[str, ...] = ()  # key exchange on the 5-tuple: "dtls" (RFC 5764), "zrtp"
     effective_loss_pct: float = 0.0  # network loss plus jitter-buffer discards (50 ms fixed)
     jitter_discards: int = 0  # late for a fixed 50 ms jitter buffer (the MOS figure uses this)
     adaptive_discards: int = 0  # late for an adaptive buffer (trace/quality.py), for comparison
     r_factor: float | None = None
     mos: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpRecord:
+    """One RTCP report as stored and listed (``rtcp_reports``): a report block of an SR
+    or RR (RFC 3550 §6.4), the sender information of an SR without blocks, or an XR VoIP
+    metrics block (RFC 3611 §4.7). trace/rtcpreports.py explains each figure."""
+
+    ts: float
+    packet: int
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    kind: str  # "sr" | "rr" | "xr"
+    sender_ssrc: int
+    ssrc: int | None = None  # the source reported on (None: an SR's sender info alone)
+    call_id: str | None = None
+    fraction_lost: float | None = None  # 0-1, of the packets expected since the last report
+    cumulative_lost: int | None = None
+    highest_seq: int | None = None
+    jitter: int | None = None  # RTP timestamp units
+    jitter_ms: float | None = None  # by the reported stream's clock rate, when known
+    lsr: int | None = None
+    dlsr_ms: float | None = None
+    rtt_ms: float | None = None
+    sender_packets: int | None = None
+    sender_octets: int | None = None
+    ntp_time: float | None = None  # SR: the NTP timestamp as Unix time
+    xr: dict[str, float | None] | None = None  # VoIP metrics, see trace/rtcpreports.py
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartyMedia:
+    """One party of a call: where its SDP said it receives media, where its RTP came from."""
+
+    party: str  # "caller" | "callee"
+    sdp: tuple[str, ...]  # "ip:port" of its m= lines (port 0 and hold addresses left out)
+    rtp_from: tuple[str, ...]  # "ip:port" its RTP really came from
+    packets: int  # RTP packets it sent
+    nat: bool  # RTP came from an address its SDP did not name (NAT, SBC, a lie)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LateStream:
+    """A stream of a call still sending after the call ended (BYE) plus the grace."""
+
+    ssrc: int
+    src: str  # "ip:port"
+    dst: str
+    end: float  # its last packet
+    after_s: float  # seconds from the call's end to its last packet
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallMedia:
+    """A call's media summary, computed from its streams (trace/callmedia.py)."""
+
+    streams: int
+    packets: int
+    codecs: tuple[str, ...]  # codecs of the RTP really seen, in order of first use
+    parties: tuple[PartyMedia, ...]
+    worst_mos: float | None
+    worst_loss_pct: float | None
+    max_jitter_ms: float | None
+    one_way_audio: bool
+    silent_party: str | None  # the party that sent no (or next to no) RTP
+    no_media: bool  # answered without any RTP
+    on_hold: bool  # an SDP put a stream on hold (sendonly, recvonly, inactive, 0.0.0.0)
+    encryption: tuple[str, ...]  # "srtp", "sdes", "dtls", "zrtp" (SDP and the media path)
+    rtp_after_bye: tuple[LateStream, ...]
 
 
 def record_dict(record: object) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from calltrace.decode.events import EventDecoder
 from calltrace.decode.events import sniff as sniff_events
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import CaptureReader
-from calltrace.decode.sdp import parse_sdp
+from calltrace.decode.sdp import media_summary
 from calltrace.decode.sip import looks_like_sip, parse_sip
 from calltrace.detect.engine import DetectionEngine
 from calltrace.detect.scoring import Risk
@@ -38,9 +38,11 @@ from calltrace.model import (
     DecodeErrorRecord,
     Packet,
     Registration,
+    RtcpRecord,
     RtpStream,
     SipMessage,
 )
+from calltrace.trace.callmedia import HOLD_ADDRESSES
 from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
 
@@ -91,7 +93,11 @@ class Stats:
 
 
 class Sink(Protocol):
-    """Where results go as they are made (``store.writer.StoreSink`` is the real one)."""
+    """Where results go as they are made (``store.writer.StoreSink`` is the real one).
+
+    A class that subclasses it explicitly inherits a do-nothing body for every method, so
+    a sink that wants only some results (a test's message list) overrides only those.
+    """
 
     def begin_file(self, path: str) -> None: ...
     def add_messages(self, messages: list[SipMessage]) -> None: ...
@@ -99,6 +105,7 @@ class Sink(Protocol):
     def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
     def add_streams(self, streams: list[RtpStream]) -> None: ...
     def add_alerts(self, alerts: list[Alert]) -> None: ...
+    def add_rtcp(self, reports: list[RtcpRecord]) -> None: ...
     def end_file(self, result: FileResult) -> None: ...
 
 
@@ -116,6 +123,7 @@ class Analysis:
     alerts: list[Alert] = field(default_factory=list)
     risk: list[Risk] = field(default_factory=list)
     detection: dict[str, object] = field(default_factory=dict)
+    rtcp_reports: list[RtcpRecord] = field(default_factory=list)
 
 
 class Analyzer:
@@ -154,6 +162,7 @@ class Analyzer:
         # (as tshark's rtp.heuristic_rtp), at the risk of taking other UDP for RTP.
         self.media = MediaTracker(heuristic=heuristic_rtp)
         self.rtp_streams: list[RtpStream] = []
+        self.rtcp_reports: list[RtcpRecord] = []
         self.frames = FrameDecoder()
         self.files: list[FileResult] = []
         self.calls: list[Call] = []
@@ -226,6 +235,7 @@ class Analyzer:
                 self._payload(item)
         self._flush(final=True)
         self._streams(self.media.close())
+        self._rtcp(self.media.pop_rtcp())
         self.stats.rtp_packets = self.media.rtp_packets
         self.stats.rtcp_packets = self.media.rtcp_packets
         self.rtp_streams.sort(key=lambda s: (s.start, s.src_ip, s.src_port, s.ssrc))
@@ -245,6 +255,7 @@ class Analyzer:
             alerts=self.alerts,
             risk=self.engine.risk.all() if self.engine is not None else [],
             detection=self._detection_stats(),
+            rtcp_reports=self.rtcp_reports,
         )
 
     def _detection_stats(self) -> dict[str, object]:
@@ -373,20 +384,28 @@ class Analyzer:
             self._flush()
 
     def _expect_media(self, message: SipMessage) -> None:
-        """Tell the media tracker where the SDP of this message says RTP will arrive."""
+        """Tell the media tracker where the SDP of this message says RTP will arrive.
+
+        The call tracker has just read this body (``media_summary`` answers the second
+        ask for the same body object from its one-entry memo), so SDP is read once per
+        message. RFC 3264 §8: a later offer or answer (re-INVITE, UPDATE) that moves the
+        media replaces the expectation for its address, and its direction and codecs
+        apply to the packets that follow; a held stream (c=0.0.0.0, RFC 3264 §8.4 and RFC
+        2543) names no address to expect.
+        """
         content_type = message.header("content-type")
         if content_type is None or "sdp" not in content_type.lower():
             return
         try:
-            sdp = parse_sdp(message.body)
+            lines = media_summary(message.body)
         except DecodeError:
             return  # the call tracker records the SDP problem with the call
-        for media in sdp.media:
-            if media.connection_ip and media.port:
+        for media in lines:
+            if media.ip and media.port and media.ip not in HOLD_ADDRESSES:
                 self.media.expect(
-                    media.connection_ip,
+                    media.ip,
                     media.port,
-                    media.rtpmap,
+                    dict(media.payloads),
                     call_id=message.call_id,
                     direction=media.direction,
                     rtcp_port=media.rtcp_port,
@@ -402,6 +421,14 @@ class Analyzer:
             self.rtp_streams.extend(streams)
         if self.sink is not None:
             self.sink.add_streams(streams)
+
+    def _rtcp(self, reports: list[RtcpRecord]) -> None:
+        if not reports:
+            return
+        if self.keep_results:
+            self.rtcp_reports.extend(reports)
+        if self.sink is not None:
+            self.sink.add_rtcp(reports)
 
     # -- bookkeeping -----------------------------------------------------------------
     def _record(self, err: DecodeError, *, packet: int | None, ts: float | None) -> None:
@@ -443,6 +470,7 @@ class Analyzer:
         self._pending_alerts = []
         if not final:
             self._streams(self.media.pop_finished())
+            self._rtcp(self.media.pop_rtcp())
 
     def _current(self) -> FileResult:
         if self._file is None:

@@ -114,3 +114,20 @@ def test_every_command_is_in_the_readme() -> None:
     for command in app.registered_commands:
         name = command.name or command.callback.__name__  # type: ignore[union-attr]
         assert f"calltrace {name}" in text, name
+
+
+def test_show_and_streams_print_media_summary_and_rtcp(tmp_path: Path) -> None:
+    """A call with RTCP: show prints its media summary and RTCP table; streams --json lists
+    the RTCP reports with ISO times."""
+    from tests.test_pipeline_media import _rtcp_items, capture
+
+    pcap, db = tmp_path / "rtcp.pcap", tmp_path / "rtcp.db"
+    pcap.write_bytes(capture(_rtcp_items()))
+    assert runner.invoke(app, ["analyze", str(pcap), "--db", str(db)]).exit_code == 0
+    shown = runner.invoke(app, ["show", "rtcp@a", "--db", str(db)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    assert "Media summary" in shown.stdout and "RTCP reports" in shown.stdout
+    assert "one_way_audio, silent: caller" in shown.stdout
+    doc = json.loads(runner.invoke(app, ["streams", "--db", str(db), "--json"]).stdout)
+    assert [r["kind"] for r in doc["rtcp_reports"]] == ["sr", "rr"]
+    assert doc["rtcp_reports"][1]["ts"] == "2026-01-05T09:00:02.250000Z"

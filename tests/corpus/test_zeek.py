@@ -6,25 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, SipMessage
-from calltrace.pipeline import Analyzer, FileResult
+from calltrace.model import SipMessage
+from calltrace.pipeline import Analyzer, Sink
 from calltrace.sources.pcapfile import read_chunks
 
 
-class ListSink:
+class ListSink(Sink):
     """Keeps every message the pipeline hands out (the store's interface, in memory)."""
 
     def __init__(self) -> None:
         self.messages: list[SipMessage] = []
 
-    def begin_file(self, path: str) -> None: ...
     def add_messages(self, messages: list[SipMessage]) -> None:
         self.messages.extend(messages)
-
-    def add_records(self, records: list[Call | Registration]) -> None: ...
-    def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
-    def add_streams(self, streams: list[RtpStream]) -> None: ...
-    def end_file(self, result: FileResult) -> None: ...
 
 
 def _zeek_rows(log: Path) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from calltrace.decode.rtp import (
     event_digit,
     is_rtcp_type,
     looks_like_rtp,
+    non_rtp_kind,
     parse_rtp,
     parse_telephone_event,
 )
@@ -121,3 +122,19 @@ def test_telephone_event() -> None:
     ]
     with pytest.raises(Truncated):
         parse_telephone_event(b"\x01\x02")
+
+
+@pytest.mark.parametrize(
+    ("first", "rest", "kind"),
+    [
+        (0x00, b"\x01\x00\x00\x21\x12\xa4\x42", "stun"),  # binding request (RFC 5389 §6)
+        (0x10, b"\x00\x00\x01ZRTP", "zrtp"),  # RFC 6189 §5: magic cookie at byte 4
+        (0x10, b"\x00\x00\x01ABCD", None),  # no cookie: not ZRTP
+        (0x16, b"\xfe\xfd", "dtls"),  # handshake record, DTLS 1.2
+        (0x40, b"\x00\x00\x04", None),  # TURN ChannelData or RTP v1: left a bad version
+        (0x80, b"\x00\x00\x01", None),  # RTP
+    ],
+)
+def test_non_rtp_kind_follows_rfc_7983(first: int, rest: bytes, kind: str | None) -> None:
+    """The first octet (and ZRTP's cookie) tells the protocols sharing a media port apart."""
+    assert non_rtp_kind(bytes([first]) + rest) == kind

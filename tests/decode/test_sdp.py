@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calltrace.decode.sdp import media_summary, parse_sdp
+from calltrace.decode.sdp import _read, media_security, media_summary, parse_sdp
 from calltrace.errors import MalformedInput
 from calltrace.model import SipMessage
 
@@ -117,17 +117,19 @@ def test_rfc4475_sdp_bodies_parse(corpus: object) -> None:
 def _view(body: bytes) -> object:
     """parse_sdp's media as media_summary tuples, or the kind of error it raised."""
     try:
+        sdp = parse_sdp(body)
         return tuple(
-            (m.media, m.connection_ip, m.port, m.proto, m.codecs, m.direction)
-            for m in parse_sdp(body).media
-        )
+            (m.media, m.connection_ip, m.port, m.proto, m.codecs, m.direction,
+             tuple(m.rtpmap.items()), m.rtcp_port, m.rtcp_mux, media_security(sdp, m))
+            for m in sdp.media
+        )  # fmt: skip
     except MalformedInput as exc:
         return ("raises", exc.kind)
 
 
 def _summary(body: bytes) -> object:
     try:
-        return media_summary(body)
+        return _read(body)  # the reader itself, not media_summary's one-entry memo
     except MalformedInput as exc:
         return ("raises", exc.kind)
 
@@ -158,13 +160,52 @@ def test_media_summary_matches_parse_sdp_edge_cases(body: bytes) -> None:
 
 
 def test_media_summary_fields() -> None:
-    """Each usable m= block gives (media, ip, port, proto, codecs, direction)."""
-    assert media_summary(OFFER) == (
+    """Each usable m= block gives (media, ip, port, proto, codecs, direction) first."""
+    assert [m[:6] for m in media_summary(OFFER)] == [
         ("audio", "198.51.100.7", 49170, "RTP/SAVP",
          ("PCMU/8000", "PCMA/8000", "telephone-event/8000"), "sendonly"),
         ("video", "198.51.100.7", 0, "RTP/AVP", ("H261/90000",), "sendonly"),
         ("audio", "2001:db8::5", 51372, "RTP/AVP", ("G729/8000",), "recvonly"),
-    )  # fmt: skip
+    ]  # fmt: skip
+
+
+def test_media_summary_media_finding_fields() -> None:
+    """Payload map, RTCP port, rtcp-mux and encryption come out for the media tracker."""
+    audio, video, second = media_summary(OFFER)
+    assert audio.payloads == ((101, "telephone-event/8000"), (0, "PCMU/8000"), (8, "PCMA/8000"))
+    assert (audio.rtcp_port, audio.rtcp_mux, audio.security) == (49171, True, ("srtp", "sdes"))
+    assert (video.payloads, video.rtcp_port, video.rtcp_mux, video.security) == (
+        ((31, "H261/90000"),),
+        None,
+        False,
+        (),
+    )
+    assert second.security == ("dtls",)  # a=fingerprint on a plain RTP/AVP line
+
+
+@pytest.mark.parametrize(
+    ("body", "security"),
+    [
+        (b"v=0\r\nc=IN IP4 1.1.1.1\r\nm=audio 1 UDP/TLS/RTP/SAVPF 0\r\n", ("srtp", "dtls")),
+        (b"v=0\r\na=fingerprint:sha-1 AA\r\nm=audio 1 RTP/SAVP 0\r\n", ("srtp", "dtls")),
+        (b"v=0\r\na=zrtp-hash:1.10 ab\r\nm=audio 1 RTP/AVP 0\r\n", ("zrtp",)),
+        (b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=zrtp-hash:1.10 ab\r\n", ("zrtp",)),
+        (b"v=0\r\nm=audio 1 RTP/AVP 0\r\n", ()),
+    ],
+)
+def test_media_security_tokens(body: bytes, security: tuple[str, ...]) -> None:
+    """Secure profiles, session or media fingerprints and zrtp-hash become tokens."""
+    sdp = parse_sdp(body)
+    assert media_security(sdp, sdp.media[0]) == security
+    assert media_summary(body)[0].security == security
+
+
+def test_media_summary_answers_the_same_body_object_once() -> None:
+    """A second ask for the same body object is the same result object (read once)."""
+    body = bytes(OFFER)
+    first = media_summary(body)
+    assert media_summary(body) is first
+    assert media_summary(bytes(bytearray(OFFER))) == first
 
 
 def test_media_summary_memo_does_not_leak_ports_or_addresses() -> None:
@@ -172,10 +213,10 @@ def test_media_summary_memo_does_not_leak_ports_or_addresses() -> None:
     block = b"m=audio %d RTP/AVP 0 8\r\na=rtpmap:8 PCMA/8000\r\n"
     one = b"c=IN IP4 1.1.1.1\r\n" + block % 1000
     two = b"c=IN IP4 2.2.2.2\r\na=inactive\r\n" + block % 2000
-    assert media_summary(one) == (("audio", "1.1.1.1", 1000, "RTP/AVP",
-                                   ("PCMU/8000", "PCMA/8000"), "sendrecv"),)  # fmt: skip
-    assert media_summary(two) == (("audio", "2.2.2.2", 2000, "RTP/AVP",
-                                   ("PCMU/8000", "PCMA/8000"), "inactive"),)  # fmt: skip
+    assert [m[:6] for m in media_summary(one)] == [("audio", "1.1.1.1", 1000, "RTP/AVP",
+                                   ("PCMU/8000", "PCMA/8000"), "sendrecv")]  # fmt: skip
+    assert [m[:6] for m in media_summary(two)] == [("audio", "2.2.2.2", 2000, "RTP/AVP",
+                                   ("PCMU/8000", "PCMA/8000"), "inactive")]  # fmt: skip
 
 
 def _bodies(messages: Iterable[SipMessage]) -> list[bytes]:
@@ -207,7 +248,9 @@ def test_media_summary_matches_parse_sdp_on_generated(scenario: str, tmp_path: P
     assert [_summary(b) for b in bodies] == [_view(b) for b in bodies]
 
 
-_PIECES = [b"\r\n", b"\n", b"\r", b"m=", b"c=", b"a=", b" ", b"\t", b"/", b":", b"0", b"101",
+_PIECES = [b"a=rtcp:", b"a=rtcp-mux", b"a=crypto:1 x", b"a=fingerprint:s X", b"a=zrtp-hash",
+           b"RTP/SAVP", b"UDP/TLS/RTP/SAVPF", b"\r\n", b"\n", b"\r", b"m=", b"c=", b"a=", b" ",
+           b"\t", b"/", b":", b"0", b"101",
            b"a=sendonly", b"a=rtpmap:", b"8 PCMA/8000", b"c=IN IP4 1.2.3.4", b"\xff", b"\xc2\x85",
            b"m=audio 0 RTP/AVP 0", b"a=recvonly:", b"c= /x", b"0008"]  # fmt: skip
 

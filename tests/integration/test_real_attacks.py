@@ -16,14 +16,10 @@ from pathlib import Path
 import pytest
 
 from calltrace.model import (
-    Call,
     CallEventType,
-    DecodeErrorRecord,
-    Registration,
-    RtpStream,
     SipMessage,
 )
-from calltrace.pipeline import Analysis, FileResult, analyze_chunks
+from calltrace.pipeline import Analysis, Sink, analyze_chunks
 from calltrace.sources.pcapfile import read_chunks
 from calltrace.trace.calls import CallTracker
 from tests.integration import peers
@@ -31,20 +27,14 @@ from tests.integration import peers
 pytestmark = pytest.mark.skipif(peers.missing() is not None, reason=str(peers.missing()))
 
 
-class Collect:
+class Collect(Sink):
     """A sink that keeps the SIP messages (the JSON document does not list them)."""
 
     def __init__(self) -> None:
         self.messages: list[SipMessage] = []
 
-    def begin_file(self, path: str) -> None: ...
     def add_messages(self, messages: list[SipMessage]) -> None:
         self.messages.extend(messages)
-
-    def add_records(self, records: list[Call | Registration]) -> None: ...
-    def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
-    def add_streams(self, streams: list[RtpStream]) -> None: ...
-    def end_file(self, result: FileResult) -> None: ...
 
 
 def play_attack(workdir: Path) -> Path:

@@ -139,6 +139,7 @@ def test_top_level_keys_are_the_contract() -> None:
         "registrations",
         "errors",
         "rtp_streams",
+        "rtcp_reports",
         "alerts",
         "risk",
     }
@@ -161,6 +162,8 @@ def test_every_emitted_key_is_documented() -> None:
         assert items, section
         emitted = set().union(*(item.keys() for item in items))
         assert emitted <= _documented_keys(section), section
+    summaries = [call["media_summary"] for call in doc["calls"]]
+    assert summaries and set(summaries[0]) <= _documented_keys("calls[].media_summary")
     assert set(doc["stats"]) <= _documented_keys("stats")
 
 

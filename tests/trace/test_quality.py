@@ -88,3 +88,36 @@ def test_adaptive_buffer_follows_delay_at_talkspurts() -> None:
     for i in range(50):
         buf.offer(10.0 + 0.02 * i + 0.03, 10.0 + 0.02 * i, talkspurt=(i == 0))
     assert buf.discarded == late
+
+
+def test_adaptive_buffer_by_hand() -> None:
+    """First packet: d = n0 = 0, playout offset n0 + 20 ms; a packet 25 ms late misses it
+    (no talkspurt to re-plan), and the estimates move by 1/16: d = 25/16 ms, v = d'."""
+    buf = AdaptiveJitterBuffer(min_ms=20.0, max_ms=200.0)
+    assert buf.offer(5.0, 5.0)
+    assert not buf.offer(5.045, 5.020)  # n = 25 ms > 20 ms
+    d = 0.025 / 16
+    assert buf._d == pytest.approx(d)
+    assert buf._v == pytest.approx(abs(d - 0.025) / 16)
+    # a talkspurt re-plans to d + 4v (bounded to 20-200 ms): the same lateness now fits
+    d2 = d * 15 / 16 + 0.025 / 16
+    v2 = buf._v * 15 / 16 + abs(d2 - 0.025) / 16
+    assert d2 + 4 * v2 < 0.020  # still below the floor: the floor of 20 ms holds
+    assert not buf.offer(6.025, 6.0, talkspurt=True)
+
+
+def test_stream_mos_uses_the_fixed_buffer_not_the_adaptive_one() -> None:
+    """A 60 ms delay step at a talkspurt: the fixed 50 ms buffer drops all later packets,
+    the adaptive one re-plans at the next talkspurt; loss and MOS follow the fixed one."""
+    from calltrace.trace.media import MediaTracker
+    from tests.trace.test_media import pkt
+
+    tracker = MediaTracker(heuristic=True)
+    for i in range(50):
+        step = 60.0 if i >= 10 else 0.0
+        tracker.observe(pkt(i + 1, 160 * i, 20.0 * i + step, marker=i in (0, 10, 30)))
+    (s,) = tracker.close()
+    assert (s.lost, s.jitter_discards) == (0, 40)
+    assert s.adaptive_discards < s.jitter_discards
+    assert s.effective_loss_pct == pytest.approx(80.0)
+    assert (s.r_factor, s.mos) == stream_quality("PCMU/8000", 50, 0, 40)[1:]

@@ -30,6 +30,7 @@ __all__ = [
     "event_digit",
     "is_rtcp_type",
     "looks_like_rtp",
+    "non_rtp_kind",
     "parse_rtp",
     "parse_telephone_event",
 ]
@@ -233,3 +234,30 @@ def event_digit(event: int) -> str:
     if event == 16:
         return "flash"
     return str(event)
+
+
+#: RFC 7983 §7: what the first octet of a datagram on a media port says it is, when it is
+#: not RTP or RTCP (128-191). ZRTP also carries the magic cookie "ZRTP" (RFC 6189 §5).
+ZRTP_MAGIC: Final = b"ZRTP"
+
+
+def non_rtp_kind(payload: bytes) -> str | None:
+    """``stun``, ``zrtp`` or ``dtls`` for the other protocols that share a media port
+    (RFC 7983 §7, RFC 6189 §5), else None (RTP, RTCP or unknown).
+
+    TURN ChannelData (first octet 64-79) is left out on purpose: it is RTP version 1 as
+    well, and a wrong RTP version must stay a counted error on an announced port.
+
+    >>> non_rtp_kind(bytes([0x10, 0, 0, 1]) + b"ZRTP" + bytes(8)), non_rtp_kind(b"\\x16\\xfe\\xfd")
+    ('zrtp', 'dtls')
+    """
+    if not payload:
+        return None
+    first = payload[0]
+    if first <= 3:
+        return "stun"
+    if 16 <= first <= 19:
+        return "zrtp" if payload[4:8] == ZRTP_MAGIC else None
+    if 20 <= first <= 63:
+        return "dtls"
+    return None

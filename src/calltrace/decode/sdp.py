@@ -13,11 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from calltrace.errors import MalformedInput
 
-__all__ = ["STATIC_PAYLOAD_TYPES", "MediaSummary", "Sdp", "SdpMedia", "media_summary", "parse_sdp"]
+__all__ = [
+    "STATIC_PAYLOAD_TYPES",
+    "MediaLine",
+    "MediaSummary",
+    "Sdp",
+    "SdpMedia",
+    "media_security",
+    "media_summary",
+    "parse_sdp",
+]
 
 #: RFC 3551 §6 tables 4 and 5: static payload types (encoding/clock[/channels]).
 STATIC_PAYLOAD_TYPES: Final[dict[int, str]] = {
@@ -314,33 +323,105 @@ def _media(
     )
 
 
-# --- the tracker's lean view ---------------------------------------------------------
+def media_security(sdp: Sdp, media: SdpMedia) -> tuple[str, ...]:
+    """What a media description says about media encryption, as tokens in a fixed order.
 
-#: ``(media, connection_ip, port, proto, codecs, direction)`` of one usable m= block: the
-#: fields of :class:`SdpMedia` that call tracing records (``MediaDescription``).
-MediaSummary = tuple[str, str | None, int, str, tuple[str, ...], str]
+    ``srtp``: the proto is a secure RTP profile (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP(F),
+    RFC 3711, RFC 5124); ``sdes``: keys in ``a=crypto`` (RFC 4568); ``dtls``: a certificate
+    ``a=fingerprint`` at media or session level (RFC 8122) or a DTLS proto (RFC 5764 §8);
+    ``zrtp``: ``a=zrtp-hash`` (RFC 6189 §8.1). Empty: plain RTP as far as SDP tells.
+
+    >>> sdp = parse_sdp(b"v=0\\nc=IN IP4 1.2.3.4\\nm=audio 4000 RTP/SAVP 0\\na=crypto:1 X\\n")
+    >>> media_security(sdp, sdp.media[0])
+    ('srtp', 'sdes')
+    """
+    proto = media.proto.upper()
+    names = {name for name, _ in media.attributes} | {name for name, _ in sdp.attributes}
+    return _security(
+        "SAVP" in proto,
+        bool(media.crypto),
+        media.fingerprint is not None or sdp.fingerprint is not None or "TLS" in proto,
+        "zrtp-hash" in names,
+    )
+
+
+def _security(srtp: bool, sdes: bool, dtls: bool, zrtp: bool) -> tuple[str, ...]:
+    return _SECURITY[srtp * 8 + sdes * 4 + dtls * 2 + zrtp]
+
+
+_SECURITY: Final = tuple(
+    tuple(name for bit, name in zip((8, 4, 2, 1), ("srtp", "sdes", "dtls", "zrtp"), strict=True)
+          if n & bit)
+    for n in range(16)
+)  # fmt: skip
+
+
+# --- the lean reader: what call tracking and media finding need, in one read ----------
+
+
+class MediaLine(NamedTuple):
+    """One usable m= block as call tracking and media finding read it.
+
+    The first six fields are what a call records (``model.MediaDescription``); the rest is
+    what the media tracker needs to find RTP and RTCP (``MediaTracker.expect``) and what
+    the call's media summary reports about encryption (:func:`media_security`).
+    """
+
+    media: str
+    ip: str | None  # c= of the media, else of the session
+    port: int
+    proto: str
+    codecs: tuple[str, ...]
+    direction: str
+    payloads: tuple[tuple[int, str], ...]  # SdpMedia.rtpmap's items, in its order
+    rtcp_port: int | None
+    rtcp_mux: bool
+    security: tuple[str, ...]
+
+
+#: Kept as the older name of the lean view's element.
+MediaSummary = MediaLine
 
 _NOT_SDP: Final = "body has no SDP <type>=<value> line"
 _CACHED_BLOCK_CHARS: Final = 4096  # longer media blocks are not memoised (bounded memory)
+_last_read: list[object] = [b"", ()]  # the last body read and its result (one entry)
 
 
-def media_summary(body: bytes) -> tuple[MediaSummary, ...]:
-    """What :func:`parse_sdp` says of each usable m= block, and nothing else.
+def media_summary(body: bytes) -> tuple[MediaLine, ...]:
+    """What :func:`parse_sdp` says of each usable m= block that call tracking and media
+    finding use, and nothing else.
 
-    Call tracing reads only addresses, ports, codecs and direction, once per SDP body
-    of every call: this walks the body with ``str.find`` instead of building an
-    :class:`Sdp` (no defects, no attributes), about ten times faster. The result equals
-    ``[(m.media, m.connection_ip, m.port, m.proto, m.codecs, m.direction) for m in
-    parse_sdp(body).media]`` and it raises :class:`MalformedInput` exactly when
-    ``parse_sdp`` does (tests/decode/test_sdp.py holds the two together on every SDP of
-    the corpus and the generator, and on mutated bodies).
+    Call tracking and the media tracker read addresses, ports, codecs, direction, the
+    payload-type map, the RTCP port, rtcp-mux and encryption, once per SDP body: this
+    walks the body with ``str.find`` instead of building an :class:`Sdp` (no defects, no
+    other attributes), several times faster. The result equals, for each ``m`` of
+    ``sdp = parse_sdp(body)``, ``(m.media, m.connection_ip, m.port, m.proto, m.codecs,
+    m.direction, tuple(m.rtpmap.items()), m.rtcp_port, m.rtcp_mux, media_security(sdp,
+    m))``, and it raises :class:`MalformedInput` exactly when ``parse_sdp`` does
+    (tests/decode/test_sdp.py holds the two together on every SDP of the corpus and the
+    generator, and on mutated bodies).
 
-    A media block's codecs depend only on its text, which is the same for every call
-    from one device profile: they are memoised on that text with the port left out.
+    One read per message: the call tracker and then the pipeline ask for the same body
+    object, so the last body read is kept with its answer and a second ask for the
+    *same object* (an identity test, no hashing) is answered from it. A media block's
+    fields other than the port depend only on its text, the same for every call from one
+    device profile: they are memoised on that text with the port left out.
 
-    >>> media_summary(b"c=IN IP4 192.0.2.1\\nm=audio 4000 RTP/AVP 0 8\\na=recvonly\\n")
-    (('audio', '192.0.2.1', 4000, 'RTP/AVP', ('PCMU/8000', 'PCMA/8000'), 'recvonly'),)
+    >>> m, = media_summary(b"c=IN IP4 192.0.2.1\\nm=audio 4000 RTP/AVP 0 8\\na=recvonly\\n")
+    >>> m[:6]
+    ('audio', '192.0.2.1', 4000, 'RTP/AVP', ('PCMU/8000', 'PCMA/8000'), 'recvonly')
+    >>> m.payloads, m.rtcp_port, m.rtcp_mux, m.security
+    (((0, 'PCMU/8000'), (8, 'PCMA/8000')), None, False, ())
     """
+    last = _last_read
+    if last[0] is body:
+        return last[1]  # type: ignore[return-value]
+    result = _read(body)
+    last[0], last[1] = body, result
+    return result
+
+
+def _read(body: bytes) -> tuple[MediaLine, ...]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -352,8 +433,10 @@ def media_summary(body: bytes) -> tuple[MediaSummary, ...]:
             if len(line) > 1 and line[1] == "=" and line[0] in _TYPES:
                 return ()  # SDP without media (the m= line made the check pass otherwise)
         raise MalformedInput(_NOT_SDP, layer="sdp", kind="not_sdp")
-    session_ip, session_direction = _session_view(text[:start]) if start else (None, "sendrecv")
-    out: list[MediaSummary] = []
+    session_ip, session_direction, session_dtls, session_zrtp = (
+        _session_view(text[:start]) if start else (None, "sendrecv", False, False)
+    )
+    out: list[MediaLine] = []
     find = text.find
     while start >= 0:
         end = find("\nm=", start)
@@ -368,51 +451,73 @@ def media_summary(body: bytes) -> tuple[MediaSummary, ...]:
         if not (port.isdigit() and port.isascii() and len(port) <= 5):
             continue
         key = " ".join(parts[2:]) + ("" if eol < 0 else block[eol:])
-        if len(key) <= _CACHED_BLOCK_CHARS:
-            proto, codecs, ip, direction = _block_view(key)
-        else:
-            proto, codecs, ip, direction = _block_view.__wrapped__(key)
-        out.append(
-            (parts[0], ip or session_ip, int(port), proto, codecs, direction or session_direction)
+        view = _block_view(key) if len(key) <= _CACHED_BLOCK_CHARS else _block_view.__wrapped__(key)
+        proto, codecs, ip, direction, payloads, rtcp_port, mux, crypto, dtls, zrtp = view
+        security = _security(
+            "SAVP" in proto.upper(), crypto, dtls or session_dtls, zrtp or session_zrtp
         )
+        out.append(
+            MediaLine(parts[0], ip or session_ip, int(port), proto, codecs,
+                      direction or session_direction, payloads, rtcp_port, mux, security)
+        )  # fmt: skip
     return tuple(out)
 
 
-def _session_view(session: str) -> tuple[str | None, str]:
-    """Session-level c= address (the first c= line) and direction, as parse_sdp takes
+def _session_view(session: str) -> tuple[str | None, str, bool, bool]:
+    """Session-level c= address (the first c= line), direction (the first direction
+    attribute), and whether a=fingerprint and a=zrtp-hash are present, as parse_sdp takes
     them; ``session`` ends with the newline before the first m= line."""
     ip = None
     at = 0 if session.startswith("c=") else session.find("\nc=") + 1
     if at or session.startswith("c="):
         line = session[at : session.index("\n", at)]
         ip = _connection((line[:-1] if line.endswith("\r") else line)[2:], []) or None
-    direction = "sendrecv"
+    direction: str | None = None
+    fingerprint = zrtp = False
     at = 0 if session.startswith("a=") else session.find("\na=") + 1
     while at or session.startswith("a="):
         line = session[at : session.index("\n", at)]
         name, sep, _ = (line[:-1] if line.endswith("\r") else line)[2:].partition(":")
-        if not sep and name.strip() in _DIRECTIONS:
-            direction = name.strip()
-            break
+        name = name.strip()
+        if not sep and direction is None and name in _DIRECTIONS:
+            direction = name
+        fingerprint = fingerprint or name == "fingerprint"
+        zrtp = zrtp or name == "zrtp-hash"
         at = session.find("\na=", at + 1) + 1
         if not at:
             break
-    return ip, direction
+    return ip, direction or "sendrecv", fingerprint, zrtp
+
+
+_BlockView = tuple[
+    str,  # proto
+    tuple[str, ...],  # codecs
+    str | None,  # the block's own c= address
+    str | None,  # the block's own direction
+    tuple[tuple[int, str], ...],  # rtpmap items
+    int | None,  # a=rtcp port
+    bool,  # a=rtcp-mux
+    bool,  # a=crypto
+    bool,  # a=fingerprint or a DTLS proto
+    bool,  # a=zrtp-hash
+]
 
 
 @lru_cache(maxsize=1024)
-def _block_view(key: str) -> tuple[str, tuple[str, ...], str | None, str | None]:
-    """Proto, codecs, the block's own c= address and direction of one m= block.
+def _block_view(key: str) -> _BlockView:
+    """Everything but the port of one m= block, as parse_sdp's ``_MediaBuilder``,
+    ``_media`` and ``SdpMedia.codecs`` give it.
 
     ``key`` is the m= line's proto and formats joined by spaces, then the block's
-    remaining lines (from their first newline). Mirrors ``_MediaBuilder``, ``_media``
-    and ``SdpMedia.codecs`` for these fields; the address and direction are None when
+    remaining lines (from their first newline). The address and direction are None when
     the block names none (the session's apply)."""
     eol = key.find("\n")
     head = key if eol < 0 else key[:eol]
     proto, *formats = head.split(" ")
     connection: str | None = None
     direction: str | None = None
+    rtcp_port: int | None = None
+    mux = crypto = fingerprint = zrtp = False
     rtpmap: dict[int, str] = {}
     for line in key[eol:].split("\n") if eol >= 0 else ():
         if line.endswith("\r"):
@@ -423,6 +528,9 @@ def _block_view(key: str) -> tuple[str, tuple[str, ...], str | None, str | None]
         if kind == "a":
             name, sep, value = line[2:].partition(":")
             name = name.strip()
+            mux = mux or name == "rtcp-mux"
+            fingerprint = fingerprint or name == "fingerprint"
+            zrtp = zrtp or name == "zrtp-hash"
             if not sep:
                 if direction is None and name in _DIRECTIONS:
                     direction = name
@@ -431,6 +539,11 @@ def _block_view(key: str) -> tuple[str, tuple[str, ...], str | None, str | None]
                 rest = rest.strip()
                 if number.isdigit() and number.isascii() and len(number) <= 3 and rest:
                     rtpmap.setdefault(int(number), rest)
+            elif name == "rtcp":
+                text = value.split(None, 1)[0] if value.strip() else ""
+                rtcp_port = int(text) if text.isdigit() and len(text) <= 5 else None
+            elif name == "crypto":
+                crypto = True
         elif kind == "c" and connection is None:
             connection = _connection(line[2:], [])
     for fmt in formats:
@@ -441,4 +554,6 @@ def _block_view(key: str) -> tuple[str, tuple[str, ...], str | None, str | None]
     codecs = tuple(
         rtpmap.get(int(fmt), fmt) if fmt.isdigit() and fmt.isascii() else fmt for fmt in formats
     )
-    return proto, codecs, connection, direction
+    dtls = fingerprint or "TLS" in proto.upper()
+    return (proto, codecs, connection, direction, tuple(rtpmap.items()), rtcp_port, mux,
+            crypto, dtls, zrtp)  # fmt: skip

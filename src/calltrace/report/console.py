@@ -158,6 +158,30 @@ def alert_table(alerts: Iterable[Mapping[str, Any]], *, title: str = "Alerts") -
     return table
 
 
+def rtcp_table(reports: Iterable[Mapping[str, Any]], *, title: str = "RTCP reports") -> Table:
+    """One row per RTCP report block (or SR, or XR VoIP block): loss, jitter, round trip."""
+    table = Table(title=title, header_style="bold")
+    for name in ("Time (UTC)", "Kind", "From", "Sender", "About", "Frac lost", "Cum lost",
+                 "Jitter ms", "RTT ms", "XR MOS-LQ"):  # fmt: skip
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for r in reports:
+        frac, xr = r.get("fraction_lost"), r.get("xr") or {}
+        ssrc = r.get("ssrc")
+        table.add_row(
+            _short_time(r.get("ts")),
+            str(r.get("kind", "")).upper(),
+            f"{r.get('src_ip')}:{r.get('src_port')}",
+            f"0x{r.get('sender_ssrc', 0):08X}",
+            "" if ssrc is None else f"0x{ssrc:08X}",
+            "" if frac is None else f"{frac * 100:.1f}%",
+            "" if r.get("cumulative_lost") is None else str(r.get("cumulative_lost")),
+            _ms(r.get("jitter_ms")),
+            _ms(r.get("rtt_ms")),
+            "" if xr.get("mos_lq") is None else f"{xr['mos_lq']:.1f}",
+        )
+    return table
+
+
 def rule_list(rules: Iterable[Mapping[str, Any]]) -> Group:
     """``calltrace rules``: one block per rule (a table's doc column is unreadable at 80
     columns): id, on/off, severity, entity, cooldown; thresholds; the doc paragraph."""
@@ -174,6 +198,36 @@ def rule_list(rules: Iterable[Mapping[str, Any]]) -> Group:
             params += f", allowlist: {len(r['allowlist'])} entries"
         blocks.append(Text.assemble(head, "\n  ", params, "\n  ", r["doc"], "\n"))
     return Group(*blocks)
+
+
+def media_summary(summary: Mapping[str, Any]) -> Table:
+    """Key/value view of a call's media summary (trace/callmedia.py, record_dict form)."""
+    table = Table(show_header=False, box=None, pad_edge=False, title="Media summary")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in ("streams", "packets", "worst_mos", "worst_loss_pct", "max_jitter_ms"):
+        value = summary.get(key)
+        table.add_row(key, "-" if value is None else str(round(value, 3)))
+    table.add_row("codecs", ", ".join(summary.get("codecs") or ()) or "-")
+    for party in summary.get("parties") or ():
+        nat = "  [bold red]NAT: RTP not from its SDP address[/]" if party.get("nat") else ""
+        table.add_row(
+            party.get("party"),
+            f"SDP {', '.join(party.get('sdp') or ()) or '-'}; RTP from "
+            f"{', '.join(party.get('rtp_from') or ()) or '-'} ({party.get('packets')} pkts){nat}",
+        )
+    flags = [name for name in ("one_way_audio", "no_media", "on_hold") if summary.get(name)]
+    if summary.get("silent_party"):
+        flags.append(f"silent: {summary['silent_party']}")
+    table.add_row("problems", ", ".join(flags) or "-")
+    table.add_row("encryption", ", ".join(summary.get("encryption") or ()) or "none seen")
+    for late in summary.get("rtp_after_bye") or ():
+        table.add_row(
+            "RTP after BYE",
+            f"0x{late.get('ssrc', 0):08X} {late.get('src')} -> {late.get('dst')}: "
+            f"last packet {late.get('after_s'):.3f} s after the end",
+        )
+    return table
 
 
 DETAIL_FIELDS = (

@@ -1,21 +1,32 @@
 """The JSON document of ``calltrace analyze --json``: a public contract.
 
 Top-level keys: ``files``, ``stats``, ``calls``, ``registrations``, ``errors``,
-``rtp_streams``, ``alerts``, ``risk`` (docs/json.md describes every field). Later versions add
-keys; they never rename or remove one. Timestamps are ISO 8601 UTC with microseconds
-(``2026-01-05T09:00:00.250000Z``); durations are seconds (floats).
+``rtp_streams``, ``rtcp_reports``, ``alerts``, ``risk`` (docs/json.md describes every field).
+Later versions add keys; they never rename or remove one. Timestamps are ISO 8601 UTC with
+microseconds (``2026-01-05T09:00:00.250000Z``); durations are seconds (floats).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from calltrace import __version__
 from calltrace.detect.scoring import Risk
 from calltrace.enrich.enricher import Enricher, default_enricher
-from calltrace.model import Alert, Call, DecodeErrorRecord, Registration, RtpStream, record_dict
+from calltrace.model import (
+    Alert,
+    Call,
+    CallMedia,
+    DecodeErrorRecord,
+    Registration,
+    RtcpRecord,
+    RtpStream,
+    record_dict,
+)
 from calltrace.pipeline import Analysis, FileResult
+from calltrace.trace.callmedia import summarize
 
 CALL_TIMES = ("start", "ringing", "answered", "end")
 REGISTRATION_TIMES = ("start", "end")
@@ -40,8 +51,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def call_json(call: Call, enricher: Enricher | None = None) -> dict[str, Any]:
+def call_json(
+    call: Call, streams: Sequence[Mapping[str, Any]] = (), enricher: Enricher | None = None
+) -> dict[str, Any]:
+    """A call's entry; ``streams`` are the run's streams of its Call-ID (``record_dict``
+    form), from which ``media_summary`` is computed (trace/callmedia.py); ``enricher``
+    adds ``enrichment`` (default: the environment's)."""
     data = record_dict(call)
+    data["media_summary"] = media_summary_json(summarize(data, streams))
     for key in CALL_TIMES:
         data[key] = iso(data[key])
     for key in ("duration", "setup_time", "pdd"):
@@ -51,8 +68,31 @@ def call_json(call: Call, enricher: Enricher | None = None) -> dict[str, Any]:
     data["forks"] = list(call.forks)
     data["packets"] = list(call.packets)
     data["defects"] = list(call.defects)
-    data["media"] = [record_dict(m) | {"codecs": list(m.codecs)} for m in call.media]
+    data["media"] = [
+        record_dict(m) | {"codecs": list(m.codecs), "security": list(m.security)}
+        for m in call.media
+    ]
     data["enrichment"] = (enricher or default_enricher()).call_dict(call)
+    return data
+
+
+def media_summary_json(summary: CallMedia) -> dict[str, Any]:
+    """A call's media summary: lists as lists, the late streams' times in ISO 8601."""
+    data = record_dict(summary)
+    data["codecs"] = list(summary.codecs)
+    data["encryption"] = list(summary.encryption)
+    data["parties"] = [
+        record_dict(p) | {"sdp": list(p.sdp), "rtp_from": list(p.rtp_from)} for p in summary.parties
+    ]
+    data["rtp_after_bye"] = [
+        record_dict(late) | {"end": iso(late.end)} for late in summary.rtp_after_bye
+    ]
+    return data
+
+
+def rtcp_json(report: RtcpRecord) -> dict[str, Any]:
+    data = record_dict(report)
+    data["ts"] = iso(report.ts)
     return data
 
 
@@ -70,6 +110,7 @@ def stream_json(stream: RtpStream) -> dict[str, Any]:
     data["end"] = iso(stream.end)
     data["payload_types"] = list(stream.payload_types)
     data["payload_names"] = list(stream.payload_names)
+    data["keying"] = list(stream.keying)
     data["dtmf"] = [record_dict(d) | {"start": iso(d.start)} for d in stream.dtmf]
     return data
 
@@ -130,6 +171,10 @@ def document(analysis: Analysis, enricher: Enricher | None = None) -> dict[str, 
     (default: :func:`~calltrace.enrich.enricher.default_enricher`, set from the environment)."""
     enricher = enricher or default_enricher()
     stats = analysis.stats
+    by_call: dict[str, list[dict[str, Any]]] = {}
+    for stream in analysis.rtp_streams:
+        if stream.call_id is not None:
+            by_call.setdefault(stream.call_id, []).append(record_dict(stream))
     return {
         "calltrace_version": __version__,
         "files": [file_json(f) for f in analysis.files],
@@ -153,10 +198,11 @@ def document(analysis: Analysis, enricher: Enricher | None = None) -> dict[str, 
             "alerts": stats.alerts,
             "detection": analysis.detection,
         },
-        "calls": [call_json(c, enricher) for c in analysis.calls],
+        "calls": [call_json(c, by_call.get(c.call_id, ()), enricher) for c in analysis.calls],
         "registrations": [registration_json(r) for r in analysis.registrations],
         "errors": [error_json(e) for e in analysis.errors],
         "rtp_streams": [stream_json(s) for s in analysis.rtp_streams],
+        "rtcp_reports": [rtcp_json(r) for r in analysis.rtcp_reports],
         "alerts": [alert_json(a) for a in analysis.alerts],
         "risk": [risk_json(r) for r in analysis.risk],
     }

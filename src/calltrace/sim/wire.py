@@ -5,6 +5,10 @@ may carry two messages (a 100 and a 180 flushed together) and a message may stra
 two segments. Both happen here with configurable odds, so decoders meet them. RTP
 (RFC 3550 §5.1) runs every 20 ms with a continuous sequence number and a timestamp
 that advances with sampling time, also across hold gaps; jitter only delays arrival.
+Reordering holds a packet back and delivers it 0.1 ms after the next packet that arrives
+(a swap of neighbours, what a multi-path or load-balanced link does); jitter stays under
+19 ms so a stream's frames remain in time order for the merge. The wire stats count the
+swaps (``rtp_reordered``, only when reordering is on, so older truth files stay equal).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from calltrace.sim.frames import (
 Frame = tuple[int, bytes]  # (timestamp ns, Ethernet frame)
 _RTP = struct.Struct("!BBHII")
 _PTIME = 20 * MS
+_REORDER_GAP = 100_000  # ns after the overtaking packet that a held one arrives
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +48,7 @@ class WireOptions:
     tcp_split: float = 0.2  # odds that a message is cut over two segments
     rtp_jitter_ms: float = 0.0  # extra delay per packet, uniform in [0, this) (< 20)
     rtp_loss: float = 0.0  # probability a packet is lost before the capture point
+    rtp_reorder: float = 0.0  # probability a packet arrives just after the next one sent
 
 
 @dataclass(slots=True)
@@ -147,8 +153,9 @@ def _rtp_frames(
     origin = m.intervals[0][0]
     seq, ident = m.seq, m.ssrc & 0xFFFF
     jitter = min(max(opts.rtp_jitter_ms, 0.0), 19.0) * MS
-    loss = opts.rtp_loss
+    loss, reorder = opts.rtp_loss, opts.rtp_reorder
     src, dst, check = m.src, m.dst, opts.checksums
+    held: Frame | None = None  # a packet held back to arrive after the next one
     for start, end in m.intervals:
         marker = 0x80  # first packet of a talk spurt (RFC 3551 §4.1)
         t = origin + -(-(start - origin) // _PTIME) * _PTIME  # back on the 20 ms grid
@@ -163,6 +170,18 @@ def _rtp_frames(
                           dst_ip=dst.packed, with_checksum=check)  # fmt: skip
                 ident += 1
                 stats.rtp_packets += 1
-                yield at, ip_frame(src.mac, dst.mac, src.packed, dst.packed, PROTO_UDP, seg,
-                                   ident=ident)  # fmt: skip
+                frame = ip_frame(src.mac, dst.mac, src.packed, dst.packed, PROTO_UDP, seg,
+                                 ident=ident)  # fmt: skip
+                if held is not None:
+                    yield at, frame
+                    yield at + _REORDER_GAP, held[1]
+                    held = None
+                elif reorder and rng.random() < reorder:
+                    held = (at, frame)
+                    stats.extra["rtp_reordered"] = stats.extra.get("rtp_reordered", 0) + 1
+                else:
+                    yield at, frame
             t += _PTIME
+    if held is not None:  # nothing came after it: it arrives in its own time after all
+        stats.extra["rtp_reordered"] -= 1
+        yield held

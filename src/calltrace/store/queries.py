@@ -67,13 +67,33 @@ def find_streams(
 ) -> list[dict[str, Any]]:
     """RTP streams, oldest first; ``call_id`` keeps those its SDP announced."""
     streams = schema.rtp_streams
-    query = sa.select(streams).order_by(streams.c.start, streams.c.id)
+    return [merge_detail(row) for row in _of_call(engine, streams, streams.c.start, call_id, limit)]
+
+
+def find_rtcp(
+    engine: sa.Engine, *, call_id: str | None = None, limit: int | None = 1000
+) -> list[dict[str, Any]]:
+    """RTCP reports (one per report block, SR or XR VoIP block) in time order;
+    ``call_id`` keeps those on the media its SDP announced."""
+    rows = _of_call(engine, schema.rtcp_reports, schema.rtcp_reports.c.ts, call_id, limit)
+    return [{k: v for k, v in row._mapping.items() if k != "id"} for row in rows]
+
+
+def _of_call(
+    engine: sa.Engine,
+    table: sa.Table,
+    time: sa.ColumnElement[Any],
+    call_id: str | None,
+    limit: int | None,
+) -> list[sa.Row[Any]]:
+    """Rows of a media table in time order, optionally of one Call-ID, at most ``limit``."""
+    query = sa.select(table).order_by(time, table.c.id)
     if call_id is not None:
-        query = query.where(streams.c.call_id == call_id)
+        query = query.where(table.c.call_id == call_id)
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        return [merge_detail(row) for row in conn.execute(query)]
+        return list(conn.execute(query))
 
 
 def find_alerts(

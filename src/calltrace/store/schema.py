@@ -206,3 +206,37 @@ alerts = sa.Table(
     sa.Index(None, "entity"),
     sa.Index(None, "first_seen"),
 )
+
+# One row per RTCP report block (SR/RR), per SR without blocks, per XR VoIP metrics block
+# (model.RtcpRecord, trace/rtcpreports.py). 32-bit unsigned wire fields are BigInteger.
+rtcp_reports = sa.Table(
+    "rtcp_reports",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("call_id", sa.Text),
+    sa.Column("packet", sa.BigInteger, nullable=False),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("kind", sa.String(4), nullable=False),
+    sa.Column("src_ip", sa.String(45), nullable=False),
+    sa.Column("src_port", sa.Integer, nullable=False),
+    sa.Column("dst_ip", sa.String(45), nullable=False),
+    sa.Column("dst_port", sa.Integer, nullable=False),
+    sa.Column("sender_ssrc", sa.BigInteger, nullable=False),
+    sa.Column("ssrc", sa.BigInteger),
+    sa.Column("fraction_lost", sa.Double),
+    sa.Column("cumulative_lost", sa.Integer),
+    sa.Column("highest_seq", sa.BigInteger),
+    sa.Column("jitter", sa.BigInteger),
+    sa.Column("jitter_ms", sa.Double),
+    sa.Column("lsr", sa.BigInteger),
+    sa.Column("dlsr_ms", sa.Double),
+    sa.Column("rtt_ms", sa.Double),
+    sa.Column("sender_packets", sa.BigInteger),
+    sa.Column("sender_octets", sa.BigInteger),
+    sa.Column("ntp_time", sa.Double),
+    sa.Column("xr", sa.JSON),
+    sa.Index(None, "capture_id"),
+    sa.Index(None, "call_id"),
+    sa.Index(None, "ssrc"),
+)

@@ -24,6 +24,7 @@ from calltrace.model import (
     Call,
     DecodeErrorRecord,
     Registration,
+    RtcpRecord,
     RtpStream,
     SipMessage,
     record_dict,
@@ -226,6 +227,12 @@ class StoreSink:
         conn = self._connection()
         conn.execute(table.delete().where(table.c.id.in_([row["id"] for row in rows])))
         conn.execute(table.insert(), rows)
+
+    def add_rtcp(self, reports: list[RtcpRecord]) -> None:
+        """One row per RTCP report (model.RtcpRecord's fields are the table's columns)."""
+        capture_id = self._capture()
+        rows = [record_dict(r) | {"capture_id": capture_id} for r in reports]
+        self._connection().execute(schema.rtcp_reports.insert(), rows)
 
     def end_file(self, result: FileResult) -> None:
         conn = self._connection()

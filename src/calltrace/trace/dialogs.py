@@ -352,15 +352,18 @@ class CallFlow:
         except DecodeError:
             return False
         number = msg.packet.number
-        for m in summary:  # (media, ip, port, proto, codecs, direction), see media_summary
-            key = (party, m)
+        for m in summary:  # decode.sdp.MediaLine
+            head = m[:6]  # (media, ip, port, proto, codecs, direction)
+            key = (party, head, m.security)
             if key in keys:
                 continue  # an identical description already recorded
             keys.add(key)
-            media, ip, port, proto, codecs, direction = m
+            media, ip, port, proto, codecs, direction = head
             self.media.append(
-                # MediaDescription(party, media, ip, port, proto, codecs, direction, packet)
-                _new_media(party, media, ip, port, proto, codecs, direction, number)
+                # MediaDescription(party, media, ip, port, proto, codecs, direction, packet,
+                #                  security)
+                _new_media(party, media, ip, port, proto, codecs, direction, number,
+                           m.security)
             )  # fmt: skip
             known = self.codecs
             for codec in codecs:

@@ -27,15 +27,19 @@ from typing import Final
 from calltrace.decode.rtcp import is_rtcp, parse_rtcp
 from calltrace.decode.rtp import (
     COMFORT_NOISE,
-    STATIC_PAYLOADS,
     event_digit,
     looks_like_rtp,
+    non_rtp_kind,
     parse_rtp,
     parse_telephone_event,
 )
 from calltrace.errors import DecodeError
-from calltrace.model import DtmfEvent, Packet, RtcpPacket, RtpPacket, RtpStream
+from calltrace.model import DtmfEvent, Packet, RtcpPacket, RtcpRecord, RtpPacket, RtpStream
+from calltrace.trace.payloads import Payload
 from calltrace.trace.quality import AdaptiveJitterBuffer, FixedJitterBuffer, stream_quality
+from calltrace.trace.rtcpreports import RtcpReports
+
+_Payload = Payload  # the name this module used before the tables moved to payloads.py
 
 __all__ = ["Expectation", "MediaTracker", "RtcpReport"]
 
@@ -55,6 +59,7 @@ class Expectation:
     direction: str | None = None
     rtcp_port: int | None = None
     rtcp_mux: bool = False
+    learned: bool = False  # latched from where the other direction's RTP really came from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +115,12 @@ class MediaTracker:
         self._last_ssrc: dict[tuple[str, int, str, int], int] = {}
         self._finished: list[RtpStream] = []
         self._rtcp: dict[int, list[RtcpReport]] = {}
+        self._rtcp_rows = RtcpReports(max_expectations)
+        self._rtcp_out: list[RtcpRecord] = []
+        self._clocks: OrderedDict[int, int] = OrderedDict()  # SSRC -> RTP clock rate
+        # ZRTP/DTLS seen on a 4-tuple before its first RTP packet (bounded)
+        self._keying: OrderedDict[tuple[str, int, str, int], set[str]] = OrderedDict()
+        self.not_rtp: dict[str, int] = {}  # STUN, ZRTP, DTLS datagrams on media ports
         self._origin: float | None = None
         self._now = 0.0
         self._swept = 0.0
@@ -127,6 +138,7 @@ class MediaTracker:
         rtcp_port: int | None = None,
         rtcp_mux: bool = False,
         proto: str = "RTP/AVP",
+        learned: bool = False,
     ) -> None:
         """Register media an SDP announced at ``ip``:``port`` (a later call replaces it).
 
@@ -155,6 +167,7 @@ class MediaTracker:
             direction=direction,
             rtcp_port=rtcp_port,
             rtcp_mux=rtcp_mux,
+            learned=learned,
         )
         if len(self._expect) >= self.max_expectations and (ip, port) not in self._expect:
             self._expect.popitem(last=False)
@@ -195,6 +208,10 @@ class MediaTracker:
                 else:
                     self._observe_rtp(packet, exp)
             except DecodeError as err:
+                kind = non_rtp_kind(payload) if err.kind == "bad_version" else None
+                if kind is not None:
+                    self._not_rtp(packet, kind)  # STUN, ZRTP, DTLS: RFC 7983 demultiplexing
+                    return None
                 key = f"{err.layer}.{err.kind}"
                 self.errors[key] = self.errors.get(key, 0) + 1
                 return err
@@ -224,14 +241,26 @@ class MediaTracker:
             if prev is not None and prev != rtp.ssrc:
                 stats.ssrc_changes += 1
             self._streams[key] = stats
+            stats.keying = self._keying.pop(tuple4, None)
+            if exp is not None and (packet.src_ip, packet.src_port) not in self._expect:
+                self._latch(packet, exp)
         else:
             prev = self._last_ssrc.get(key[:4])
             if prev is not None and prev != rtp.ssrc:
                 stats.ssrc_changes += 1
-        if exp is not None and stats.exp is None:
+        # RFC 3264 §8: a later offer/answer for this endpoint (re-INVITE, UPDATE) now names
+        # its payload types and direction; another call's never takes the stream over.
+        if (exp is not None and stats.exp is not exp
+                and (stats.exp is None or stats.exp.call_id == exp.call_id)):  # fmt: skip
             stats.exp = exp
         self._last_ssrc[key[:4]] = rtp.ssrc
         stats.add(packet, rtp, self._origin or 0.0)
+        if stats.total == 1:
+            clock = stats.payloads[rtp.payload_type].clock
+            if clock:  # for RTCP jitter in ms (trace/rtcpreports.py)
+                if len(self._clocks) >= self.max_streams:
+                    self._clocks.popitem(last=False)
+                self._clocks[rtp.ssrc] = clock
 
     def _observe_rtcp(self, packet: Packet, exp: Expectation | None) -> None:
         packets = parse_rtcp(packet.payload)
@@ -247,6 +276,9 @@ class MediaTracker:
             call_id=exp.call_id if exp else None,
         )
         ssrc = next((p.ssrc for p in packets if p.ssrc is not None), 0)
+        self._rtcp_out.extend(
+            self._rtcp_rows.records(packet, packets, report.call_id, self._clocks.get)
+        )
         kept = self._rtcp.setdefault(ssrc, [])
         if len(kept) >= self.max_rtcp_reports:
             del kept[0]
@@ -259,6 +291,12 @@ class MediaTracker:
         if ssrc is not None:
             return list(self._rtcp.get(ssrc, ()))
         return [r for reports in self._rtcp.values() for r in reports]
+
+    def pop_rtcp(self) -> list[RtcpRecord]:
+        """RTCP reports as rows (one per report block, SR or XR VoIP block) since the
+        last call: the pipeline hands them to the store and the JSON document."""
+        out, self._rtcp_out = self._rtcp_out, []
+        return out
 
     def streams(self) -> list[RtpStream]:
         """Every stream so far, finished ones not yet popped first, then the live ones."""
@@ -276,6 +314,30 @@ class MediaTracker:
         self._streams.clear()
         self._last_ssrc.clear()
         return out
+
+    def _latch(self, packet: Packet, exp: Expectation) -> None:
+        """RTP reached an announced endpoint from an address no SDP named (a NAT rewrote
+        it, RFC 4787; or the sender is not where it said): expect the return direction at
+        that source, as symmetric RTP (RFC 4961) and an SBC's media latching do, so both
+        directions stay tied to the call. A later SDP for the address replaces it."""
+        self.expect(packet.src_ip, packet.src_port, exp.payloads, call_id=exp.call_id,
+                    rtcp_mux=True, learned=True)  # fmt: skip
+
+    def _not_rtp(self, packet: Packet, kind: str) -> None:
+        """Count STUN/ZRTP/DTLS on a media port; mark ZRTP and DTLS on the 4-tuple's
+        stream (key exchange on the media path: RFC 6189, RFC 5764)."""
+        self.not_rtp[kind] = self.not_rtp.get(kind, 0) + 1
+        if kind not in ("zrtp", "dtls"):
+            return
+        key4 = (packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
+        ssrc = self._last_ssrc.get(key4)
+        stats = self._streams.get((*key4, ssrc)) if ssrc is not None else None
+        if stats is not None:
+            stats.keying = (stats.keying or set()) | {kind}
+            return
+        if key4 not in self._keying and len(self._keying) >= self.max_expectations:
+            self._keying.popitem(last=False)
+        self._keying.setdefault(key4, set()).add(kind)
 
     def _sweep(self) -> None:
         self._swept = self._now
@@ -309,70 +371,7 @@ def _not_heuristic(packet: Packet, blocked: Mapping[_Endpoint, str]) -> bool:
     ) in blocked
 
 
-# tshark's short names of the static payload types (epan/rtp_pt.h, rtp_payload_type_short_vals)
-_SHORT_NAMES: Final[dict[int, str]] = {
-    0: "g711U", 1: "fs-1016", 2: "g721", 3: "GSM", 4: "g723", 5: "DVI4 8k", 6: "DVI4 16k",
-    7: "Exp. from Xerox PARC", 8: "g711A", 9: "g722", 10: "16-bit audio, stereo",
-    11: "16-bit audio, monaural", 12: "Qualcomm", 13: "CN", 14: "MPEG-I/II Audio", 15: "g728",
-    16: "DVI4 11k", 17: "DVI4 22k", 18: "g729", 19: "CN(old)", 25: "CellB", 26: "JPEG", 28: "NV",
-    31: "h261", 32: "MPEG-I/II Video", 33: "MPEG-II streams", 34: "h263",
-}  # fmt: skip
-# Wireshark's clock rates for dynamic payloads known by name only (tap-rtp-analysis.c,
-# after the IANA media types registry); the longest matching prefix wins.
-_NAMED_CLOCKS: Final[dict[str, int]] = {
-    "AMR": 8000, "AMR-WB": 16000, "BMPEG": 90000, "BT656": 90000, "DV": 90000, "EVRC": 8000,
-    "EVRC0": 8000, "EVRC1": 8000, "EVRCB": 8000, "EVRCB0": 8000, "EVRCB1": 8000,
-    "EVRCWB": 16000, "EVRCWB0": 16000, "EVRCWB1": 16000, "EVS": 16000, "G7221": 16000,
-    "G726-16": 8000, "G726-24": 8000, "G726-32": 8000, "G726-40": 8000, "G729D": 8000,
-    "G729E": 8000, "GSM-EFR": 8000, "H263-1998": 90000, "H263-2000": 90000, "H264": 90000,
-    "MP1S": 90000, "MP2P": 90000, "MP4V-ES": 90000, "MPA-ROBUST": 90000, "OPUS": 48000,
-    "POINTER": 90000, "RAW": 90000, "RED": 1000, "SMV": 8000, "SMV0": 8000, "T140": 1000,
-    "TELEPHONE-EVENT": 8000,
-}  # fmt: skip
-RTPEVENT_PT: Final = 101  # Wireshark's rtpevent.event_payload_type_value default
 MAX_DTMF: Final = 1024
-
-
-def _named_clock(name: str) -> int:
-    upper = name.upper()
-    best = ""
-    for prefix in _NAMED_CLOCKS:
-        if upper.startswith(prefix) and len(prefix) > len(best):
-            best = prefix
-    return _NAMED_CLOCKS[best] if best else 0
-
-
-class _Payload:
-    """How one payload type of a stream is named and clocked (decided once per type)."""
-
-    __slots__ = ("clock", "codec", "event", "name")
-
-    def __init__(self, pt: int, exp: Expectation | None) -> None:
-        rtpmap = exp.payloads.get(pt) if exp is not None else None
-        parts = rtpmap.split("/") if rtpmap else []
-        self.event = False
-        if pt < 96:
-            # tshark uses the static table for 0-95 whatever the SDP says
-            self.name = _SHORT_NAMES.get(pt, f"RTPType-{pt}")
-            static = STATIC_PAYLOADS.get(pt)
-            self.clock = static[1] if static else 0
-            self.codec = rtpmap or (f"{static[0]}/{static[1]}" if static else None)
-        elif parts:
-            self.name = parts[0]
-            rate = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-            self.event = parts[0].lower().startswith("telephone-event")
-            # RFC 4733 §2.2.1: an event's timestamp stays at its start, so no jitter
-            self.clock = 0 if self.event else (rate or _named_clock(parts[0]))
-            self.codec = rtpmap
-        elif pt == RTPEVENT_PT:
-            self.name, self.clock, self.event, self.codec = (
-                "rtpevent",
-                0,
-                True,
-                "telephone-event/8000",
-            )
-        else:
-            self.name, self.clock, self.codec = f"RTPType-{pt}", 0, None
 
 
 class StreamStats:
@@ -419,6 +418,7 @@ class StreamStats:
         self.adaptive = AdaptiveJitterBuffer()
         self.media_base: int | None = None
         self.dtmf: list[list[object]] = []  # [event, start, duration, volume, end, packet, ts]
+        self.keying: set[str] | None = None  # ZRTP/DTLS seen on the 4-tuple
 
     def _payload(self, pt: int) -> _Payload:
         info = self.payloads.get(pt)
@@ -621,7 +621,8 @@ class StreamStats:
             dtmf=dtmf,
             call_id=self.exp.call_id if self.exp else None,
             direction=self.exp.direction if self.exp else None,
-            source="sdp" if self.exp else "heuristic",
+            source=("latched" if self.exp.learned else "sdp") if self.exp else "heuristic",
+            keying=tuple(sorted(self.keying)) if self.keying else (),
             effective_loss_pct=eff,
             jitter_discards=self.fixed.discarded,
             adaptive_discards=self.adaptive.discarded,

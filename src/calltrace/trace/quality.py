@@ -43,19 +43,28 @@ class CodecImpairment:
     source: str
 
 
-# Keys are upper-case encoding names as SDP/RFC 3551 write them.
+# Keys are upper-case encoding names as SDP/RFC 3551 write them. Sources and what stays an
+# assumption: docs/media.md "Codec constants". ITU-T G.113 Appendix I (provisional planning
+# values) is not in public material we could consult; its Ie values for G.711, G.729A and
+# G.723.1 agree with Nortel NN43001-563 (2007) Table 29, and its Bpl values with the slopes
+# of Ie,eff at low loss (about 4 R per % with PLC, over 20 R per % for G.711 without PLC)
+# reported in Telektronikk's E-model study; the rest is marked "assumption".
 CODECS: Final[dict[str, CodecImpairment]] = {
-    # G.113 Appendix I, Table I.1 (Ie=0) and Table I.3: G.711 with its Appendix I PLC,
-    # Bpl = 25.1 (without PLC, random loss, it would be 4.3). Phones conceal losses today.
+    # G.113 App. I: G.711 Ie 0; with its Appendix I PLC Bpl 25.1 (random loss), 4.3
+    # without PLC. Phones conceal losses today, so the PLC figure is used.
     "PCMU": CodecImpairment(ie=0.0, bpl=25.1, source="ITU-T G.113 App. I, G.711 with PLC"),
     "PCMA": CodecImpairment(ie=0.0, bpl=25.1, source="ITU-T G.113 App. I, G.711 with PLC"),
-    # G.113 Appendix I Table I.1: G.729 Ie=10, G.729A+VAD Ie=11; Table I.3 Bpl=19.0.
+    # G.113 App. I: G.729A + VAD Ie 11, Bpl 19.0 (plain G.729: Ie 10). SDP names both
+    # "G729"; deployed endpoints run Annex A, so its figures are used (an assumption).
     "G729": CodecImpairment(ie=11.0, bpl=19.0, source="ITU-T G.113 App. I, G.729A+VAD"),
-    # Wideband codecs are rated on G.107.1's 0-129 scale, which this narrowband model
-    # cannot express. Project assumption: rated like G.711 with PLC on the narrowband scale.
-    "G722": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (no NB value)"),
-    "OPUS": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (no ITU value)"),
-    "GSM": CodecImpairment(ie=20.0, bpl=10.0, source="ITU-T G.113 App. I, GSM-FR (06.10)"),
+    # Wideband codecs are rated by G.107.1 on a 0-129 scale with Ie,wb values of G.113's
+    # wideband appendix, which we could not consult. This model is narrowband (G.107,
+    # R <= 93.2): assumption, a wideband codec with PLC is rated as G.711 with PLC.
+    "G722": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (NB scale)"),
+    "OPUS": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (NB scale)"),
+    # G.113 App. I: GSM full rate Ie 20; its Bpl is not in the table we recall: 10.0 is
+    # GSM-EFR's, taken as an assumption.
+    "GSM": CodecImpairment(ie=20.0, bpl=10.0, source="G.113 App. I Ie; Bpl assumed (EFR's)"),
     "G723": CodecImpairment(ie=15.0, bpl=16.1, source="ITU-T G.113 App. I, G.723.1 6.3 kbit/s"),
 }
 

@@ -38,11 +38,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from calltrace.config import Config
+from calltrace.decode._construct import unrolled_constructor
 from calltrace.detect.base import Detector
 from calltrace.detect.engine import DetectionEngine, build_detectors
 from calltrace.detect.rules.multicall_masking import MulticallMasking
-from calltrace.config import Config
-from calltrace.decode._construct import unrolled_constructor
 from calltrace.model import CallEvent, CallEventType
 
 T0 = 1767603600.0
@@ -63,18 +63,53 @@ def seconds_of_traffic(args: argparse.Namespace) -> Iterator[list[CallEvent]]:
         pick_a, pick_b = rng.choices(a_pool, k=args.cps), rng.choices(b_pool, k=args.cps)
         for j in range(args.cps):
             serial += 1
-            events.append(_new(ATTEMPT, start + j * step, f"c{serial}", pick_a[j], pick_b[j],
-                               None, None, None, None, None, None, None, None, None,
-                               "events", None))  # fmt: skip
+            events.append(
+                _new(
+                    ATTEMPT,
+                    start + j * step,
+                    f"c{serial}",
+                    pick_a[j],
+                    pick_b[j],
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "events",
+                    None,
+                )
+            )
         for burst in range(args.bursts):
             at = rng.randrange(args.cps - 6 * args.cps // 10)
             victim = f"+88{second:04d}{burst:04d}"
             for k in range(6):
                 index = at + k * args.cps // 10
                 serial += 1
-                events.insert(index, _new(ATTEMPT, start + index * step, f"m{serial}",
-                                          rng.choice(a_pool), victim, None, None, None, None,
-                                          None, None, None, None, None, "events", None))  # fmt: skip
+                events.insert(
+                    index,
+                    _new(
+                        ATTEMPT,
+                        start + index * step,
+                        f"m{serial}",
+                        rng.choice(a_pool),
+                        victim,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "events",
+                        None,
+                    ),
+                )
         yield events
 
 
@@ -105,9 +140,11 @@ def throughput(
         cpu += time.process_time() - began
         events += len(chunk)
         peak_state = max(peak_state, state())
-    print(f"{name}: {events:,} events in {cpu:.2f} s CPU = {events / cpu:,.0f} events/s; "
-          f"{alerts:,} alerts; peak state {peak_state:,} events; "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")  # fmt: skip
+    print(
+        f"{name}: {events:,} events in {cpu:.2f} s CPU = {events / cpu:,.0f} events/s; "
+        f"{alerts:,} alerts; peak state {peak_state:,} events; "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"
+    )
 
 
 def latency(
@@ -126,8 +163,10 @@ def latency(
             break
     samples.sort()
     p50, p99 = samples[len(samples) // 2], samples[len(samples) * 99 // 100]
-    print(f"{name}: latency over {len(samples):,} events: p50 {p50 / 1000:.2f} µs, "
-          f"p99 {p99 / 1000:.2f} µs, max {samples[-1] / 1000:.0f} µs")  # fmt: skip
+    print(
+        f"{name}: latency over {len(samples):,} events: p50 {p50 / 1000:.2f} µs, "
+        f"p99 {p99 / 1000:.2f} µs, max {samples[-1] / 1000:.0f} µs"
+    )
 
 
 def history(args: argparse.Namespace) -> None:
@@ -139,8 +178,10 @@ def history(args: argparse.Namespace) -> None:
         for event in chunk:
             rule.observe(event)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"5-minute history at {args.cps:,} CPS: {rule.state_size():,} events held, "
-          f"peak RSS {peak / 1024:,.0f} MiB (was {before / 1024:,.0f} MiB before the run)")  # fmt: skip
+    print(
+        f"5-minute history at {args.cps:,} CPS: {rule.state_size():,} events held, "
+        f"peak RSS {peak / 1024:,.0f} MiB (was {before / 1024:,.0f} MiB before the run)"
+    )
 
 
 def end_to_end(args: argparse.Namespace) -> None:
@@ -150,20 +191,33 @@ def end_to_end(args: argparse.Namespace) -> None:
         e2e = argparse.Namespace(**vars(args) | {"seconds": max(1, args.e2e_lines // args.cps)})
         with open(path, "w") as out:
             for chunk in seconds_of_traffic(e2e):
-                out.writelines(json.dumps({"timestamp": round(e.ts, 6), "a_number": e.a_number,
-                                           "b_number": e.b_number, "call_id": e.call_id}) + "\n"
-                               for e in chunk)  # fmt: skip
-    lines = sum(1 for _ in open(path, "rb"))
+                out.writelines(
+                    json.dumps(
+                        {
+                            "timestamp": round(e.ts, 6),
+                            "a_number": e.a_number,
+                            "b_number": e.b_number,
+                            "call_id": e.call_id,
+                        }
+                    )
+                    + "\n"
+                    for e in chunk
+                )
+    with open(path, "rb") as handle:
+        lines = sum(1 for _ in handle)
     exe = Path(sys.executable).with_name("calltrace")
     began = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
-    subprocess.run([exe, "analyze", str(path), "--no-store", "--json"], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [exe, "analyze", str(path), "--no-store", "--json"], check=True, stdout=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - wall
     ended = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ended.ru_utime - began.ru_utime) + (ended.ru_stime - began.ru_stime)
-    print(f"analyze {path.name} ({path.stat().st_size / 2**20:,.0f} MiB, {lines:,} events): "
-          f"{cpu:.2f} s CPU = {lines / cpu:,.0f} events/s ({wall:.2f} s wall)")  # fmt: skip
+    print(
+        f"analyze {path.name} ({path.stat().st_size / 2**20:,.0f} MiB, {lines:,} events): "
+        f"{cpu:.2f} s CPU = {lines / cpu:,.0f} events/s ({wall:.2f} s wall)"
+    )
 
 
 def main() -> None:
@@ -180,8 +234,10 @@ def main() -> None:
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)  # as analyze does: no cycles in this workload
     rules = [d.rule_id for d in build_detectors(Config())]
-    print(f"{args.cps:,} CPS x {args.seconds} s, {args.bursts} masking bursts/s; "
-          f"registered rules: {', '.join(rules)}; pid {os.getpid()}")  # fmt: skip
+    print(
+        f"{args.cps:,} CPS x {args.seconds} s, {args.bursts} masking bursts/s; "
+        f"registered rules: {', '.join(rules)}; pid {os.getpid()}"
+    )
     if "masking" not in args.skip:
         throughput("multicall_masking", MulticallMasking, args)
         latency("multicall_masking", MulticallMasking, args)

@@ -50,6 +50,12 @@ _new = unrolled_constructor(CallEvent)
 ATTEMPT = CallEventType.ATTEMPT
 
 
+def _attempt(ts: float, call_id: str, a_number: str, b_number: str) -> CallEvent:
+    """CallEvent(type=ATTEMPT, ts=..., ...) through the unrolled constructor (as the
+    trackers and the event decoder make them)."""
+    return _new(ATTEMPT, ts, call_id, a_number, b_number, *([None] * 9), "events", None)
+
+
 def seconds_of_traffic(args: argparse.Namespace) -> Iterator[list[CallEvent]]:
     """One list of call events per second of event time, bursts mixed in, time-ordered."""
     rng = random.Random(args.seed)
@@ -59,57 +65,20 @@ def seconds_of_traffic(args: argparse.Namespace) -> Iterator[list[CallEvent]]:
     serial = 0
     for second in range(args.seconds):
         start = T0 + second
-        events = []
         pick_a, pick_b = rng.choices(a_pool, k=args.cps), rng.choices(b_pool, k=args.cps)
-        for j in range(args.cps):
-            serial += 1
-            events.append(
-                _new(
-                    ATTEMPT,
-                    start + j * step,
-                    f"c{serial}",
-                    pick_a[j],
-                    pick_b[j],
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    "events",
-                    None,
-                )
-            )
+        events = [
+            _attempt(start + j * step, f"c{serial + j}", pick_a[j], pick_b[j])
+            for j in range(args.cps)
+        ]
+        serial += args.cps
         for burst in range(args.bursts):
             at = rng.randrange(args.cps - 6 * args.cps // 10)
             victim = f"+88{second:04d}{burst:04d}"
-            for k in range(6):
+            for k in range(6):  # 6 distinct callers 0.1 s apart
                 index = at + k * args.cps // 10
                 serial += 1
-                events.insert(
-                    index,
-                    _new(
-                        ATTEMPT,
-                        start + index * step,
-                        f"m{serial}",
-                        rng.choice(a_pool),
-                        victim,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        "events",
-                        None,
-                    ),
-                )
+                call = _attempt(start + index * step, f"m{serial}", rng.choice(a_pool), victim)
+                events.insert(index, call)
         yield events
 
 

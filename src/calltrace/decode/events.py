@@ -199,26 +199,25 @@ def _duration_field(value: Any, _name: str) -> float | None:
     return _duration(value)
 
 
-#: CallEvent's fields in order (checked against the dataclass below), with the converter
-#: of the event-file field that fills each; negative places are the event-type fields.
-_ORDER: Final = (
-    "type", "ts", "call_id", "a_number", "b_number", "source_ip", "source_port", "dest_ip",
-    "user_agent", "status", "duration", "switch_id", "direction", "account", "source", "packet",
-)  # fmt: skip
-if tuple(f.name for f in fields(CallEvent)) != _ORDER:  # pragma: no cover
-    raise ImportError("calltrace.model.CallEvent fields changed: update decode/events.py")
+#: Where each event-file field goes in CallEvent's field order (the positional order of
+#: the unrolled constructor); the negative places are the two event-type fields.
+_ORDER: Final = tuple(f.name for f in fields(CallEvent))
 _EVENT, _TYPE = -1, -2
-_TS, _A, _B = 1, 3, 4
+_TS, _A, _B = _ORDER.index("ts"), _ORDER.index("a_number"), _ORDER.index("b_number")
 _PLACES: Final[dict[str, int]] = {
-    "timestamp": _TS, "call_id": 2, "a_number": _A, "b_number": _B, "source_ip": 5,
-    "source_port": 6, "dest_ip": 7, "user_agent": 8, "status": 9, "duration": 10,
-    "switch_id": 11, "direction": 12, "account": 13, "event": _EVENT, "type": _TYPE,
-}  # fmt: skip
+    "timestamp": _TS,
+    **{name: _ORDER.index(name) for name in _ORDER[2:14]},
+    "event": _EVENT,
+    "type": _TYPE,
+}
 _CONVERT: Final[dict[int, Any]] = {
-    _TS: _timestamp_field, 2: _text, _A: _text, _B: _text, 5: _text, 6: _int, 7: _text,
-    8: _text, 9: _int, 10: _duration_field, 11: _text, 12: _text, 13: _text,
-}  # fmt: skip
-_TEMPLATE: Final = (CallEventType.ATTEMPT, *([None] * 13), "events", None)
+    place: {"source_port": _int, "status": _int, "duration": _duration_field}.get(name, _text)
+    for name, place in _PLACES.items()
+    if place >= 0
+} | {_TS: _timestamp_field}
+_TEMPLATE: Final = tuple(
+    {"type": CallEventType.ATTEMPT, "source": "events"}.get(name) for name in _ORDER
+)
 
 
 class EventDecoder:

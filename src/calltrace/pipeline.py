@@ -125,7 +125,8 @@ class Analyzer:
 
     With ``keep_results=False`` calls, registrations and errors only go to the sink and are
     counted in ``stats``: memory then stays flat however long the capture (the store
-    holds the results), which is what ``analyze --db`` without ``--json`` does.
+    holds the results), which is what ``analyze --db`` without ``--json`` does. Alerts are
+    always kept (``Analysis.alerts``): the cooldown makes them few, and the console lists them.
 
     >>> analyzer = Analyzer()
     >>> analyzer.begin_file("empty.pcap")

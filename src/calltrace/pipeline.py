@@ -18,6 +18,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from calltrace.decode.events import EventDecoder
@@ -46,6 +47,7 @@ from calltrace.trace.callmedia import HOLD_ADDRESSES
 from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
 
+_event_type = attrgetter("type")
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
 #: How many SIP messages are buffered before a batch goes to the sink.
@@ -131,7 +133,8 @@ class Analyzer:
 
     With ``keep_results=False`` calls, registrations and errors only go to the sink and are
     counted in ``stats``: memory then stays flat however long the capture (the store
-    holds the results), which is what ``analyze --db`` without ``--json`` does.
+    holds the results), which is what ``analyze --db`` without ``--json`` does. Alerts are
+    always kept (``Analysis.alerts``): the cooldown makes them few, and the console lists them.
 
     >>> analyzer = Analyzer()
     >>> analyzer.begin_file("empty.pcap")
@@ -278,21 +281,25 @@ class Analyzer:
         the detectors as the tracker's would, errors are recorded with the line number
         in ``packet``."""
         result = self._current()
-        engine = self.engine
-        counts = self.stats.call_events
         batch: list[CallEvent] = []
+        keep = batch.append
         for number, item in items:
-            if isinstance(item, DecodeError):
+            if type(item) is CallEvent:
+                keep(item)
+            else:
+                assert isinstance(item, DecodeError)
                 self._record(item, packet=number, ts=None)
-                continue
-            result.events += 1
-            counts[item.type.value] += 1
-            if result.first_ts is None:
-                result.first_ts = item.ts
-            result.last_ts = item.ts
-            batch.append(item)
-        if engine is not None and batch:
-            self._alert(engine.observe_many(batch))
+        if not batch:
+            return
+        result.events += len(batch)
+        if result.first_ts is None:
+            result.first_ts = batch[0].ts
+        result.last_ts = batch[-1].ts
+        counts = self.stats.call_events
+        for kind, n in Counter(map(_event_type, batch)).items():
+            counts[kind.value] += n
+        if self.engine is not None:
+            self._alert(self.engine.observe_many(batch))
 
     def _alert(self, alerts: list[Alert]) -> None:
         if alerts:

@@ -147,7 +147,7 @@ def test_sniff(head: bytes, fmt: str | None) -> None:
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
+    max_leaves=3,
 )
 _rows = st.dictionaries(
     st.sampled_from(
@@ -169,7 +169,7 @@ _rows = st.dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_rows)
 def test_fuzz_rows_give_an_event_or_a_decode_error(row: dict[str, object]) -> None:
     """Any JSON object, whatever its values, either decodes or raises DecodeError."""

@@ -129,3 +129,18 @@ def test_invalid_parameters_are_refused() -> None:
         except ValueError:
             continue
         raise AssertionError("accepted")
+
+
+@settings(max_examples=150, deadline=None)
+@given(_events, st.integers(min_value=1, max_value=5))
+def test_floor_only_skips_counts_that_cannot_reach_it(
+    steps: list[tuple[str, int, int, int]], floor: int
+) -> None:
+    """With a floor, an answer at or above it is the exact distinct count, and an answer
+    below it means the exact count is below it too."""
+    events = _materialise(steps)
+    exact = _reference(events, 2.0, 1.0, distinct=True)
+    w = SlidingWindow(2.0, allowed_lateness=1.0, distinct=True)
+    for (key, ts, value), truth in zip(events, exact, strict=True):
+        got = w.add(key, ts, value, floor=floor)
+        assert got == truth if got >= floor else truth < floor

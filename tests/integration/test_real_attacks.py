@@ -72,18 +72,22 @@ def test_sipvicious_against_kamailio(tmp_path: Path) -> None:
 
     regs = analysis.registrations
     client = [r for r in regs if r.src_ip == peers.CLIENT]
-    assert len(client) == 6 and all(r.outcome == "registered" for r in client)
+    assert len(client) >= 6 and all(r.outcome == "registered" for r in client)
     assert {r.user_agent for r in client} == {"Yealink SIP-T46S 66.86.0.15"}
 
     attacker = [r for r in regs if r.src_ip == peers.ATTACKER]
     # svwar: every extension of the range probed, the missing ones answered 404 (plus
-    # the random user svwar tries first, to learn how the server answers a stranger)
+    # the random users svwar tries, to learn how the server answers a stranger: one, or
+    # more when an answer is slow)
     not_found = {r.user for r in attacker if r.final_status == 404}
     expected = {str(n) for n in range(990, 1031)} - set(peers.USERS)
-    assert expected <= not_found and len(not_found - expected) <= 1
-    # svcrack: one failed registration of 1000 holding every guess
-    (crack,) = [r for r in attacker if r.user == "1000" and r.attempts > 50]
-    assert crack.outcome == "failed" and crack.final_status == 401
+    assert expected <= not_found
+    assert all(user.isdigit() and len(user) >= 8 for user in not_found - expected)
+    # svcrack: failed registrations of 1000 holding every guess (one Call-ID, or more when
+    # a slow answer makes it start over: seen on a loaded machine)
+    cracks = [r for r in attacker if r.user == "1000" and r.outcome == "failed"]
+    assert sum(r.attempts for r in cracks) >= 61
+    assert all(r.final_status == 401 for r in cracks)
 
     failures = _events(sink.messages, CallEventType.AUTH_FAILURE)
     assert failures[peers.ATTACKER] >= 61 and peers.CLIENT not in failures

@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any, Final
 
 import orjson
@@ -70,13 +71,6 @@ EVENT_TYPES: Final[dict[str, CallEventType]] = {t.value: t for t in CallEventTyp
     "forward": CallEventType.CONFIG_CHANGE,
     "forwarding": CallEventType.CONFIG_CHANGE,
 }
-_TEXT_FIELDS: Final = (
-    "call_id", "source_ip", "dest_ip", "user_agent", "switch_id", "direction", "account",
-)  # fmt: skip
-FIELDS: Final = (
-    "timestamp", "a_number", "b_number", *_TEXT_FIELDS, "status", "duration", "event",
-    "type", "source_port",
-)  # fmt: skip
 
 
 def _error(kind: str, detail: str) -> MalformedInput:
@@ -95,29 +89,33 @@ def decode_json(line: bytes | str, number: int | None = None) -> CallEvent:
 
 
 def decode_fields(row: Mapping[str, Any], number: int | None = None) -> CallEvent:
-    """A mapping of field name -> value (JSON values, or CSV strings) -> CallEvent."""
-    get = row.get
-    kind = get("event")
-    if kind is None or kind == "":
-        kind = get("type")
-    return _new_event(
-        _event_type(kind),
-        _timestamp(get("timestamp")),
-        _text(get("call_id"), "call_id"),
-        _required(get("a_number"), "a_number"),
-        _required(get("b_number"), "b_number"),
-        _text(get("source_ip"), "source_ip"),
-        _int(get("source_port"), "source_port"),
-        _text(get("dest_ip"), "dest_ip"),
-        _text(get("user_agent"), "user_agent"),
-        _int(get("status"), "status"),
-        _duration(get("duration")),
-        _text(get("switch_id"), "switch_id"),
-        _text(get("direction"), "direction"),
-        _text(get("account"), "account"),
-        "events",
-        number,
-    )
+    """A mapping of field name -> value (JSON values, or CSV strings) -> CallEvent.
+
+    Driven by the fields present (a typical row has four or five of the thirteen): each
+    known field is converted into its place in CallEvent's field order; unknown fields
+    are skipped.
+    """
+    values: list[Any] = list(_TEMPLATE)
+    event_type: Any = None
+    for name, value in row.items():
+        place = _PLACES.get(name)
+        if place is None:
+            continue
+        if place < 0:  # a non-empty "event" wins over "type"
+            if value is not None and value != "" and (place == _EVENT or event_type is None):
+                event_type = value
+            continue
+        if value is not None:
+            values[place] = _CONVERT[place](value, name)
+    if values[_TS] is None:
+        raise _error("missing_field", "timestamp is required")
+    if values[_A] is None:
+        raise _error("missing_field", "a_number is required")
+    if values[_B] is None:
+        raise _error("missing_field", "b_number is required")
+    values[0] = _event_type(event_type)
+    values[-1] = number
+    return _new_event(*values)
 
 
 def _event_type(value: Any) -> CallEventType:
@@ -155,15 +153,10 @@ def _timestamp(value: Any) -> float:
     return ts
 
 
-def _required(value: Any, name: str) -> str:
-    text = _text(value, name)
-    if text is None:
-        raise _error("missing_field", f"{name} is required")
-    return text
-
-
 def _text(value: Any, name: str) -> str | None:
     if type(value) is str:
+        if value and not (value[0].isspace() or value[-1].isspace()):
+            return value
         value = value.strip()
         return value or None
     if value is None:
@@ -196,6 +189,35 @@ def _duration(value: Any) -> float | None:
     if not (math.isfinite(seconds) and seconds >= 0):
         raise _error("bad_field", f"duration must be non-negative seconds, not {value!r}")
     return seconds
+
+
+def _timestamp_field(value: Any, _name: str) -> float:
+    return _timestamp(value)
+
+
+def _duration_field(value: Any, _name: str) -> float | None:
+    return _duration(value)
+
+
+#: Where each event-file field goes in CallEvent's field order (the positional order of
+#: the unrolled constructor); the negative places are the two event-type fields.
+_ORDER: Final = tuple(f.name for f in fields(CallEvent))
+_EVENT, _TYPE = -1, -2
+_TS, _A, _B = _ORDER.index("ts"), _ORDER.index("a_number"), _ORDER.index("b_number")
+_PLACES: Final[dict[str, int]] = {
+    "timestamp": _TS,
+    **{name: _ORDER.index(name) for name in _ORDER[2:14]},
+    "event": _EVENT,
+    "type": _TYPE,
+}
+_CONVERT: Final[dict[int, Any]] = {
+    place: {"source_port": _int, "status": _int, "duration": _duration_field}.get(name, _text)
+    for name, place in _PLACES.items()
+    if place >= 0
+} | {_TS: _timestamp_field}
+_TEMPLATE: Final = tuple(
+    {"type": CallEventType.ATTEMPT, "source": "events"}.get(name) for name in _ORDER
+)
 
 
 class EventDecoder:

@@ -26,7 +26,7 @@ Like the detectors it is pure: event time only, no I/O.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,10 +72,10 @@ class DetectionEngine:
         self.risk = RiskScores(half_life=self.config.risk_half_life)
         built = list(detectors) if detectors is not None else build_detectors(self.config)
         self.slots = [self._slot(d) for d in built]
-        self._routes: dict[type, list[_Slot]] = {}
+        self._plans: dict[type, list[tuple[Callable[[Item], list[Alert]], _Slot]]] = {}
         for slot in self.slots:
             for kind in slot.detector.consumes:
-                self._routes.setdefault(kind, []).append(slot)
+                self._plans.setdefault(kind, []).append((slot.detector.observe, slot))
         self._last_alert: dict[tuple[str, str], float] = {}
         self._horizon = max((s.cooldown for s in self.slots), default=0.0)
         self._next_prune = float("-inf")
@@ -86,39 +86,31 @@ class DetectionEngine:
 
     def consumes(self, kind: type) -> bool:
         """Whether any enabled rule reads items of this type (the pipeline asks)."""
-        return kind in self._routes
+        return kind in self._plans
 
     def observe(self, item: Item) -> list[Alert]:
         """Route one item to its rules; return the alerts that pass allowlist and cooldown."""
-        slots = self._routes.get(type(item))
-        if slots is None:
-            return []
-        self.counters.items += 1
-        out: list[Alert] = []
-        for slot in slots:
-            if slot.allowlist and slot.detector.partition_key(item) in slot.allowlist:
-                self.counters.allowlisted[slot.rule] += 1
-                continue
-            alerts = slot.detector.observe(item)
-            if alerts:
-                self._admit(slot, alerts, out)
-        return out
+        return self.observe_many((item,))
 
     def observe_many(self, items: Iterable[Item]) -> list[Alert]:
-        """:meth:`observe` over a batch (one call, one list: the fast path for files)."""
-        routes = self._routes
+        """Route each item to its rules; return the alerts that pass allowlist and cooldown.
+
+        The hot path: per item one dict lookup by type, then per rule its bound
+        ``observe`` (and the partition key only for rules with an allowlist).
+        """
+        plans = self._plans
         out: list[Alert] = []
         count = 0
         for item in items:
-            slots = routes.get(type(item))
-            if slots is None:
+            plan = plans.get(type(item))
+            if plan is None:
                 continue
             count += 1
-            for slot in slots:
+            for observe, slot in plan:
                 if slot.allowlist and slot.detector.partition_key(item) in slot.allowlist:
                     self.counters.allowlisted[slot.rule] += 1
                     continue
-                alerts = slot.detector.observe(item)
+                alerts = observe(item)
                 if alerts:
                     self._admit(slot, alerts, out)
         self.counters.items += count

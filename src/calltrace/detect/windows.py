@@ -27,59 +27,14 @@ before it). An event before the watermark is counted in ``late`` and dropped, ne
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Hashable
+from operator import itemgetter
 from typing import Any
 
-#: Compact a key's lists once this many evicted entries sit at their front.
-_COMPACT_MIN = 32
-
-
-class _Key:
-    """One key's retained events, sorted by time; ``counts`` covers ``[lo:]``."""
-
-    __slots__ = ("counts", "head", "items", "lo", "times", "values")
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.values: list[Hashable] = []
-        self.items: list[Any] = []
-        self.head = 0  # first retained entry (earlier ones await compaction)
-        self.lo = 0  # first entry of the window ending at times[-1]
-        self.counts: dict[Hashable, int] = {}
-
-    def evict_window(self, start: float, distinct: bool) -> None:
-        """Move ``lo`` past every entry at or before ``start``."""
-        times, lo = self.times, self.lo
-        end = len(times)
-        if distinct:
-            counts, values = self.counts, self.values
-            while lo < end and times[lo] <= start:
-                value = values[lo]
-                left = counts[value] - 1
-                if left:
-                    counts[value] = left
-                else:
-                    del counts[value]
-                lo += 1
-        else:
-            while lo < end and times[lo] <= start:
-                lo += 1
-        self.lo = lo
-
-    def trim(self, horizon: float, distinct: bool) -> None:
-        """Forget entries at or before ``horizon`` (no event that is not late needs them)."""
-        times, head = self.times, self.head
-        end = len(times)
-        while head < end and times[head] <= horizon:
-            head += 1
-        self.head = head
-        if head > self.lo:
-            self.evict_window(horizon, distinct)
-        if head >= _COMPACT_MIN and head * 2 >= end:
-            del times[:head], self.values[:head], self.items[:head]
-            self.lo -= head
-            self.head = 0
+#: One retained event: (ts, value, item).
+Entry = tuple[float, Hashable, Any]
+_ts = itemgetter(0)
 
 
 class SlidingWindow:
@@ -89,6 +44,16 @@ class SlidingWindow:
     ``distinct=True``: of distinct ``value``s) in the fullest ``window``-second window that
     contains it, or 0 when the event is late (counted in ``late``). ``last_entries()`` then
     gives that window's ``(ts, value, item)`` triples, in time order, for the evidence.
+
+    ``floor`` is a speed hint for threshold rules: when the window holds fewer than
+    ``floor`` events, the distinct count cannot reach ``floor`` and ``add`` returns the
+    number of events instead (an upper bound, still below ``floor``) without counting
+    distinct values. Counting is O(events in the key's window) once a window reaches the
+    floor, so a key that takes a constant stream (a hunt group) costs more per event;
+    such keys belong on the rule's allowlist anyway.
+
+    Per key, the state is one time-sorted list of entry tuples: a new key costs one list
+    and one tuple (most keys of a carrier's B-numbers see one call per window).
     """
 
     def __init__(
@@ -101,16 +66,18 @@ class SlidingWindow:
         self.distinct = distinct
         self.late = 0
         self.max_ts = float("-inf")
-        self._keys: dict[Hashable, _Key] = {}
+        self._keys: dict[Hashable, list[Entry]] = {}
         self._next_sweep = float("-inf")
-        self._last: tuple[_Key, int, int] | None = None
+        self._last: tuple[list[Entry], int, int] | None = None
 
     @property
     def watermark(self) -> float:
         """Events before this time are late."""
         return self.max_ts - self.allowed_lateness
 
-    def add(self, key: Hashable, ts: float, value: Hashable = None, item: Any = None) -> int:
+    def add(
+        self, key: Hashable, ts: float, value: Hashable = None, item: Any = None, floor: int = 0
+    ) -> int:
         """Record one event of ``key``; return the count of its fullest window (0 if late)."""
         if ts > self.max_ts:
             self.max_ts = ts
@@ -119,59 +86,59 @@ class SlidingWindow:
         elif ts < self.max_ts - self.allowed_lateness:
             self.late += 1
             return 0
-        state = self._keys.get(key)
-        if state is None:
-            state = self._keys[key] = _Key()
-        times = state.times
-        if times and ts < times[-1]:
-            return self._add_late(state, ts, value, item)
-        times.append(ts)
-        state.values.append(value)
-        state.items.append(item)
-        if self.distinct:
-            counts = state.counts
-            counts[value] = counts.get(value, 0) + 1
-        if times[state.lo] <= ts - self.window:
-            state.evict_window(ts - self.window, self.distinct)
-        if state.head < state.lo and times[state.head] <= self._horizon():
-            state.trim(self._horizon(), self.distinct)
-        end = len(times)
-        self._last = (state, state.lo, end)
-        return len(state.counts) if self.distinct else end - state.lo
+        entries = self._keys.get(key)
+        if entries is None:
+            entries = self._keys[key] = [(ts, value, item)]
+            self._last = (entries, 0, 1)
+            return 1
+        if ts < entries[-1][0]:
+            return self._add_late(entries, ts, value, item)
+        entries.append((ts, value, item))
+        start = ts - self.window
+        first = 0
+        if entries[0][0] <= start:
+            horizon = self.max_ts - self.allowed_lateness - self.window
+            if entries[0][0] <= horizon:  # no event that is not late can need these
+                del entries[: bisect_right(entries, horizon, key=_ts)]
+            if entries[0][0] <= start:
+                first = bisect_right(entries, start, key=_ts)
+        end = len(entries)
+        self._last = (entries, first, end)
+        if not self.distinct or end - first < floor:
+            return end - first
+        return len({entry[1] for entry in entries[first:]})
 
-    def _add_late(self, state: _Key, ts: float, value: Hashable, item: Any) -> int:
-        """An event older than its key's newest: insert it in place, scan its windows."""
-        times, values = state.times, state.values
-        pos = bisect_right(times, ts, state.head)
-        times.insert(pos, ts)
-        values.insert(pos, value)
-        state.items.insert(pos, item)
-        if ts > times[-1] - self.window:
+    def _add_late(self, entries: list[Entry], ts: float, value: Hashable, item: Any) -> int:
+        """An event older than its key's newest: insert it in place, scan its windows.
+
+        The fullest window containing ts ends at some entry in [ts, ts + W): slide any
+        window that contains ts left until its end meets an entry; it only gains events.
+        """
+        insort(entries, (ts, value, item), key=_ts)
+        window = self.window
+        best, span = -1, (0, 0)
+        index = bisect_right(entries, ts, key=_ts) - 1  # the entry just inserted (or a tie)
+        end = len(entries)
+        while index < end and entries[index][0] < ts + window:
+            edge = entries[index][0]
+            stop = bisect_right(entries, edge, index, key=_ts)
+            start = bisect_right(entries, edge - window, 0, stop, key=_ts)
             if self.distinct:
-                state.counts[value] = state.counts.get(value, 0) + 1
-        else:
-            state.lo += 1
-        # The fullest window containing ts ends at some entry in [ts, ts + W) (slide any
-        # such window left until its end meets an entry: it only gains events).
-        best, best_span = -1, (pos, pos + 1)
-        index, end = pos, len(times)
-        while index < end and times[index] < ts + self.window:
-            stop = bisect_right(times, times[index], index)
-            start = bisect_right(times, times[index] - self.window, state.head, stop)
-            count = len(set(values[start:stop])) if self.distinct else stop - start
+                count = len({entry[1] for entry in entries[start:stop]})
+            else:
+                count = stop - start
             if count > best:
-                best, best_span = count, (start, stop)
+                best, span = count, (start, stop)
             index = stop
-        self._last = (state, *best_span)
+        self._last = (entries, *span)
         return best
 
-    def last_entries(self) -> list[tuple[float, Hashable, Any]]:
+    def last_entries(self) -> list[Entry]:
         """``(ts, value, item)`` of the window the last :meth:`add` counted, oldest first."""
         if self._last is None:
             return []
-        state, start, stop = self._last
-        times, values, items = state.times, state.values, state.items
-        return list(zip(times[start:stop], values[start:stop], items[start:stop], strict=True))
+        entries, start, stop = self._last
+        return entries[start:stop]
 
     def clear(self, key: Hashable) -> None:
         """Forget one key (a rule may restart counting after it fired)."""
@@ -188,20 +155,17 @@ class SlidingWindow:
     @property
     def size(self) -> int:
         """Retained events over all keys (what memory is proportional to)."""
-        return sum(len(s.times) - s.head for s in self._keys.values())
-
-    def _horizon(self) -> float:
-        return self.watermark - self.window
+        return sum(len(entries) for entries in self._keys.values())
 
     def _sweep(self) -> None:
         """Trim every key and drop the idle ones; runs once per window of event time."""
-        horizon = self._horizon()
+        horizon = self.max_ts - self.allowed_lateness - self.window
         idle = []
-        for key, state in self._keys.items():
-            if state.times[-1] <= horizon:
+        for key, entries in self._keys.items():
+            if entries[-1][0] <= horizon:
                 idle.append(key)
-            else:
-                state.trim(horizon, self.distinct)
+            elif entries[0][0] <= horizon:
+                del entries[: bisect_right(entries, horizon, key=_ts)]
         for key in idle:
             del self._keys[key]
         self._next_sweep = self.max_ts + max(self.window, 1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.registry import register
-from calltrace.detect.windows import SlidingWindow
+from calltrace.detect.windows import Entry, SlidingWindow
 from calltrace.model import Alert, CallEvent, CallEventType
 
 _ATTEMPT = CallEventType.ATTEMPT
@@ -73,11 +73,14 @@ class MulticallMasking(Detector):
             calls = self._calls = SlidingWindow(
                 self.window, allowed_lateness=self.allowed_lateness, distinct=True
             )
-        if calls.add(b_number, item.ts, a_number, item.call_id) < self.min_callers:
+        if (
+            calls.add(b_number, item.ts, a_number, item.call_id, self.min_callers)
+            < self.min_callers
+        ):
             return []
         return [self._alert(b_number, calls.last_entries())]
 
-    def _alert(self, b_number: str, entries: list[tuple[float, object, object]]) -> Alert:
+    def _alert(self, b_number: str, entries: list[Entry]) -> Alert:
         callers = list(dict.fromkeys(str(a) for _, a, _ in entries))
         call_ids = tuple(str(c) for _, _, c in entries if c is not None)
         over = len(callers) - self.min_callers

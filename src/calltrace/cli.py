@@ -377,7 +377,8 @@ def evaluate(
         Path, typer.Argument(help="`calltrace analyze --json` output.", exists=True, dir_okay=False)
     ],
     truth_file: Annotated[
-        Path, typer.Argument(help="truth.json of `calltrace simulate`.", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(help="truth.json of `calltrace simulate`.", exists=True, dir_okay=False),
     ],
     as_json: JsonOption = False,
 ) -> None:

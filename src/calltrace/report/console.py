@@ -273,10 +273,10 @@ def _pct(value: float | None) -> str:
 
 def evaluation_table(score: Mapping[str, Any]) -> Table:
     """``calltrace evaluate``: precision and recall per rule, then the overall line."""
-    table = Table(title="Detection against the simulator's truth")
-    for name in ("rule", "attacks", "detected", "alerts", "TP", "FP", "FP near miss", "FN",
-                 "precision", "recall"):  # fmt: skip
-        table.add_column(name, justify="left" if name == "rule" else "right")
+    table = Table(title="Detection against the simulator's truth (FP nm: on a near miss)")
+    table.add_column("rule", no_wrap=True)
+    for name in ("attacks", "found", "alerts", "TP", "FP", "FP nm", "FN", "precision", "recall"):
+        table.add_column(name, justify="right")
     rows = [*score["rules"].items(), ("overall", score["overall"])]
     for rule, row in rows:
         table.add_row(

@@ -42,9 +42,9 @@ def multicall_masking(ctx: Context) -> Iterator[Plan]:
         gid = labels.group(rule, kind, text, b_number=[b], a_number=callers, source_ip=[ip])
         src = host(ip, TRUNK_UA)
         starts = spread(at(t, 10 * n), len(callers), span)
-        groups.append(labelled(
-            (call(rng, src, a, b, s, ring_s=2.0, talk_s=4.0) for a, s in zip(callers, starts,
-                                                                          strict=True)), gid))  # fmt: skip
+        pairs = zip(callers, starts, strict=True)
+        groups.append(labelled((call(rng, src, a, b, s, ring_s=2.0, talk_s=4.0)
+                                for a, s in pairs), gid))  # fmt: skip
     return in_order(*groups)
 
 
@@ -104,7 +104,8 @@ def wangiri(ctx: Context) -> Iterator[Plan]:
     victims = [f"+4420794{6 + i % 3}{rng.randrange(1000, 9999)}" for i in range(25)]
     near_b = [f"+4420794{6 + i % 3}{rng.randrange(1000, 9999)}" for i in range(19)]
     gid = labels.group("wangiri", "attack", "25 B-numbers rung < 3 s and cancelled in 5 min",
-                       source_ip=[attacker], a_number=["+2693214000"], b_number=victims)  # fmt: skip
+                       source_ip=[attacker], a_number=["+2693214000"],
+                       b_number=victims)  # fmt: skip
     nid = labels.group("wangiri", "near_miss", "19 B-numbers (threshold 20 in 10 min)",
                        source_ip=[near], a_number=["+2693215000"], b_number=near_b)  # fmt: skip
     bad, good = host(attacker, TRUNK_UA), host(near, TRUNK_UA)
@@ -125,7 +126,8 @@ def mass_dialing(ctx: Context) -> Iterator[Plan]:
     dialled = [f"+44207946{1000 + i}" for i in range(55)]
     near_b = [f"+44207946{2000 + i}" for i in range(45)]
     gid = labels.group("mass_dialing", "attack", "autodialer: 55 sequential B in 5 min",
-                       source_ip=[attacker], a_number=["+442079460900"], b_number=dialled)  # fmt: skip
+                       source_ip=[attacker], a_number=["+442079460900"],
+                       b_number=dialled)  # fmt: skip
     nid = labels.group("mass_dialing", "near_miss", "45 sequential B in 5 min (threshold 50)",
                        source_ip=[near], a_number=["+442079460901"], b_number=near_b)  # fmt: skip
     bad, good = host(attacker, TRUNK_UA), host(near, TRUNK_UA)

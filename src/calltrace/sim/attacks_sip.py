@@ -24,7 +24,9 @@ from calltrace.sim.scenarios import scenario
 DISGUISE: Final = "Linphone/3.6.1 (belle-sip/1.2.4)"
 
 
-def _sweep(rng: random.Random, src: Endpoint, start: int, targets: int, span_s: float) -> list[Plan]:
+def _sweep(
+    rng: random.Random, src: Endpoint, start: int, targets: int, span_s: float
+) -> list[Plan]:
     """OPTIONS to ``targets`` addresses of the site; only the PBX would answer."""
     out = []
     for i, t in enumerate(spread(start, targets, span_s)):
@@ -49,7 +51,7 @@ def sip_scan(ctx: Context) -> Iterator[Plan]:
 
 
 @scenario("scanner_user_agent", rate=0.0, rule="scanner_user_agent",
-          description="3 OPTIONS from 'friendly-scanner'; near miss a look-alike product")  # fmt: skip
+          description="3 OPTIONS from 'friendly-scanner'; near miss a look-alike")  # fmt: skip
 def scanner_user_agent(ctx: Context) -> Iterator[Plan]:
     rng, labels = ctx.rng("scanner_user_agent"), ctx.labels
     attacker, near = "203.0.113.211", "203.0.113.161"
@@ -118,7 +120,7 @@ def _guesses(rng: random.Random, src: Endpoint, user: str, start: int, wrong: in
 
 
 @scenario("auth_bruteforce", rate=0.0, rule="auth_bruteforce",
-          description="12 wrong passwords for one user in 24 s; near miss 4 then success")  # fmt: skip
+          description="12 wrong passwords for a user in 24 s; near miss 4, then right")  # fmt: skip
 def auth_bruteforce(ctx: Context) -> Iterator[Plan]:
     rng, labels = ctx.rng("auth_bruteforce"), ctx.labels
     attacker, near = "203.0.113.213", "203.0.113.163"

@@ -254,9 +254,7 @@ class Simulation:
                     break
                 truth.add(pending, cfg.detail)
                 for side in pending.detail.get("events", ()):  # type: ignore[attr-defined]
-                    heapq.heappush(
-                        self.side_events, (int(side["timestamp"] * NS), order, side)
-                    )
+                    heapq.heappush(self.side_events, (int(side["timestamp"] * NS), order, side))
                 frames = plan_frames(pending, wire_rng, cfg.wire, stats)
                 ts, frame = next(frames)
                 heapq.heappush(heap, (ts, order, frame, frames))

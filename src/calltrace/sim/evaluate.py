@@ -63,8 +63,8 @@ def evaluate(result: Mapping[str, Any], truth: Mapping[str, Any]) -> dict[str, A
     near: list[Group] = list(truth.get("near_misses") or [])
     alerts: list[Mapping[str, Any]] = list(result.get("alerts") or [])
     rules = sorted({str(g.get("rule")) for g in attacks} | {str(a.get("rule")) for a in alerts})
-    rows = {rule: {"attacks": 0, "detected": 0, "alerts": 0, "tp": 0, "fp": 0,
-                   "fp_near_miss": 0, "fn": 0} for rule in rules}  # fmt: skip
+    zero = dict.fromkeys(("attacks", "detected", "alerts", "tp", "fp", "fp_near_miss", "fn"), 0)
+    rows: dict[str, dict[str, Any]] = {rule: dict(zero) for rule in rules}
     detected: set[str] = set()
     false_positives: list[dict[str, Any]] = []
     for alert in alerts:
@@ -94,8 +94,7 @@ def evaluate(result: Mapping[str, Any], truth: Mapping[str, Any]) -> dict[str, A
     for row in rows.values():
         row["precision"] = _ratio(row["tp"], row["tp"] + row["fp"])
         row["recall"] = _ratio(row["detected"], row["attacks"])
-    total = {key: sum(r[key] for r in rows.values()) for key in
-             ("attacks", "detected", "alerts", "tp", "fp", "fp_near_miss", "fn")}  # fmt: skip
+    total: dict[str, Any] = {key: sum(r[key] for r in rows.values()) for key in zero}
     total["precision"] = _ratio(total["tp"], total["tp"] + total["fp"])
     total["recall"] = _ratio(total["detected"], total["attacks"])
     return {

@@ -19,7 +19,9 @@ is addressed to it), a request without a user part has the A-number ``anonymous`
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import itertools
 import random
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
@@ -87,7 +89,10 @@ def _rows(items: Iterable[Packet | DecodeError], tracker: CallTracker) -> Iterat
 
 
 _OUTCOMES: Final = list(CALL_MIX)
-_WEIGHTS: Final = list(CALL_MIX.values())
+_CUMULATIVE: Final = list(itertools.accumulate(CALL_MIX.values()))
+#: Numbers are drawn once into pools this big, then picked: catalog.e164 per call was
+#: 40% of the generator's time.
+POOL: Final = 50_000
 _REJECT: Final = {"busy": 486, "not_found": 404, "forbidden": 403, "unavailable": 503}
 
 
@@ -103,6 +108,8 @@ def carrier_events(config: SimConfig, default_rate: float = 30.0) -> Iterator[Ro
     rng = ctx.rng("carrier-events")
     site = build_carrier(ctx.rng("topology"))
     peers = [(peer.ip, sbc.ip, peer.agent) for peer, sbc in site.peers]
+    numbers = [catalog.e164(rng) for _ in range(POOL)]
+    pick = rng.random
     pending: list[tuple[float, int, Row]] = []
     push, pop = heapq.heappush, heapq.heappop
     serial = 0
@@ -111,9 +118,10 @@ def carrier_events(config: SimConfig, default_rate: float = 30.0) -> Iterator[Ro
         while pending and pending[0][0] <= t:
             yield pop(pending)[2]
         serial += 1
-        src, dst, agent = rng.choice(peers)
-        base: Row = {"call_id": f"sim-{config.seed}-{serial}", "a_number": catalog.e164(rng),
-                     "b_number": catalog.e164(rng), "source_ip": src, "dest_ip": dst,
+        src, dst, agent = peers[int(pick() * len(peers))]
+        base: Row = {"call_id": f"sim-{config.seed}-{serial}",
+                     "a_number": numbers[int(pick() * POOL)],
+                     "b_number": numbers[int(pick() * POOL)], "source_ip": src, "dest_ip": dst,
                      "user_agent": agent}  # fmt: skip
         yield {"timestamp": round(t, 6), "event": "attempt", **base}
         for at, row in _call_rows(rng, t, base):
@@ -124,7 +132,7 @@ def carrier_events(config: SimConfig, default_rate: float = 30.0) -> Iterator[Ro
 
 
 def _call_rows(rng: random.Random, t: float, base: Row) -> list[tuple[float, Row]]:
-    outcome = rng.choices(_OUTCOMES, weights=_WEIGHTS)[0]
+    outcome = _OUTCOMES[bisect.bisect(_CUMULATIVE, rng.random() * _CUMULATIVE[-1])]
     pdd = t + rng.uniform(0.05, 0.5)
     status = _REJECT.get(outcome)
     if status is not None:

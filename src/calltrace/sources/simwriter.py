@@ -44,9 +44,7 @@ class RunResult:
     truth: Path
 
 
-def write_run(
-    names: Sequence[str], config: SimConfig, out: Path, fmt: str = "pcap"
-) -> RunResult:
+def write_run(names: Sequence[str], config: SimConfig, out: Path, fmt: str = "pcap") -> RunResult:
     """Simulate ``names`` mixed into one run and write the files of ``fmt`` into ``out``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
@@ -66,16 +64,17 @@ def write_run(
     if fmt in ("jsonl", "both"):
         direct = [n for n in names if n in DIRECT_EVENTS] if fmt == "jsonl" else []
         planned = [n for n in names if n not in direct]
-        streams: list[Iterator[Row]] = [
-            DIRECT_EVENTS[n](config, known[n].rate) for n in direct
-        ]
-        sim = simulation(planned, config) if planned else None
-        if sim is not None:
-            streams.append(simulation_events(sim))
+        streams: list[Iterator[Row]] = [DIRECT_EVENTS[n](config, known[n].rate) for n in direct]
+        planned_sim = simulation(planned, config) if planned else None
+        if planned_sim is not None:
+            streams.append(simulation_events(planned_sim))
         events = out / EVENTS_NAME
-        lines = write_events(events, heapq.merge(*streams, key=itemgetter("timestamp")))
+        rows = (
+            streams[0] if len(streams) == 1 else heapq.merge(*streams, key=itemgetter("timestamp"))
+        )
+        lines = write_events(events, rows)
         if not truth:
-            truth = sim.truth if sim is not None else _head(names, config)
+            truth = planned_sim.truth if planned_sim is not None else _head(names, config)
             truth["scenario"] = "+".join(dict.fromkeys(names))
         truth["events_file"] = {"name": EVENTS_NAME, "lines": lines, "direct": direct}
     truth_path = write_truth(out / TRUTH_NAME, truth)

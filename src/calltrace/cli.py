@@ -338,6 +338,88 @@ def rules(
     out.print(views.rule_list(table))
 
 
+@app.command()
+def simulate(
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(
+            help="Scenarios, mixed into one run: office, carrier, demo, or an attack "
+            "scenario per rule (multicall_masking, wangiri, ...; `--list` names them)."
+        ),
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    out_dir: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder for the files.")
+    ] = Path("simulation"),
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 1,
+    duration: Annotated[
+        float, typer.Option(help="Seconds during which background calls start.")
+    ] = 300.0,
+    rate: Annotated[
+        float | None, typer.Option(help="Background calls per second (default: the scenario's).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="pcap, jsonl (call events) or both.")
+    ] = "pcap",
+    rtp: Annotated[bool, typer.Option("--rtp", help="RTP for answered calls.")] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios.")] = False,
+) -> None:
+    """Generate labelled traffic: capture.pcap and/or events.jsonl, and truth.json naming
+    the calls and entities of every staged attack and near miss (docs/simulate.md)."""
+    from calltrace.sim.engine import SimConfig
+    from calltrace.sim.scenarios import available
+    from calltrace.sources.simwriter import FORMATS, write_run
+
+    if list_only or not scenarios:
+        for name, entry in available().items():
+            out.print(f"[bold]{name}[/]  {entry.description}", highlight=False)
+        return
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    config = SimConfig(seed=seed, duration=duration, rate=rate, rtp=rtp, max_talk_s=None)
+    try:
+        result = write_run(scenarios, config, out_dir, fmt)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    if result.pcap is not None:
+        out.print(f"{result.pcap}: {result.frames} frames")
+    if result.events is not None:
+        out.print(f"{result.events}: {result.lines} call events")
+    out.print(f"{result.truth}: truth")
+
+
+@app.command()
+def evaluate(
+    result_file: Annotated[
+        Path, typer.Argument(help="`calltrace analyze --json` output.", exists=True, dir_okay=False)
+    ],
+    truth_file: Annotated[
+        Path,
+        typer.Argument(help="truth.json of `calltrace simulate`.", exists=True, dir_okay=False),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Precision and recall per rule of an analysis against a simulation's truth."""
+    from calltrace.sim.evaluate import evaluate as score_of
+
+    try:
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]cannot read: {exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    score = score_of(result, truth)
+    if as_json:
+        _print_json(score)
+        return
+    out.print(views.evaluation_table(score))
+    for item in score["missed"]:
+        out.print(f"missed: {item['id']} ({item['description']})", highlight=False)
+    for item in score["false_positives"][:50]:
+        where = f" (near miss {item['near_miss']})" if item["near_miss"] else ""
+        out.print(f"false positive: {item['rule']} on {item['entity']}{where}", highlight=False)
+
+
 def _print_json(document: dict[str, Any]) -> None:
     """One JSON document on stdout. ``json.dumps`` in one shot, not ``json.dump``: only the
     one-shot path uses the C encoder (json.dump streams through the pure-Python one, which

@@ -319,3 +319,23 @@ def enrichment_table(enrichment: Mapping[str, Any]) -> Table:
         )
         table.add_row(key, text or "-")
     return table
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def evaluation_table(score: Mapping[str, Any]) -> Table:
+    """``calltrace evaluate``: precision and recall per rule, then the overall line."""
+    table = Table(title="Detection against the simulator's truth (FP nm: on a near miss)")
+    table.add_column("rule", no_wrap=True)
+    for name in ("attacks", "found", "alerts", "TP", "FP", "FP nm", "FN", "precision", "recall"):
+        table.add_column(name, justify="right")
+    rows = [*score["rules"].items(), ("overall", score["overall"])]
+    for rule, row in rows:
+        table.add_row(
+            rule, str(row["attacks"]), str(row["detected"]), str(row["alerts"]), str(row["tp"]),
+            str(row["fp"]), str(row["fp_near_miss"]), str(row["fn"]), _pct(row["precision"]),
+            _pct(row["recall"]), style="bold" if rule == "overall" else None,
+        )  # fmt: skip
+    return table

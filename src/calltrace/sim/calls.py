@@ -67,6 +67,11 @@ class CallSpec:
     media: bool = False
     max_talk_s: float | None = None  # cap on talk time (keeps a sample small)
     a_display: str | None = None
+    # Scripted timings and headers for attack scenarios (sim/attacks_*.py); None draws
+    # them at random as before, so existing scenarios keep their bytes.
+    ring_s: float | None = None  # ringing before answer or CANCEL
+    talk_s: float | None = None  # exact talk time
+    extra: tuple[tuple[str, str], ...] = ()  # more INVITE headers (P-Asserted-Identity...)
 
 
 class CallBuilder:
@@ -116,7 +121,8 @@ class CallBuilder:
             method="INVITE", uri=self.uri, via=via(self.a, self.spec.transport, self.ids.branch()),
             from_=f"{self.from_};tag={self.from_tag}", to=self._to(), call_id=self.call_id,
             cseq=self.cseq, contact=contact(self.a, self.spec.a_number, self.spec.transport),
-            extra=(*self.auth, ("Allow", _ALLOW), ("Supported", "replaces, timer")),
+            extra=(*self.auth, ("Allow", _ALLOW), ("Supported", "replaces, timer"),
+                   *self.spec.extra),
             body=offer,
         )  # fmt: skip
 
@@ -214,7 +220,8 @@ def plan_call(rng: random.Random, spec: CallSpec) -> Plan:
     if outcome == "no_answer":
         _cancel(cb, inv)
         return plan
-    cb.t += int(_lognormal_s(rng, 5.0, 0.6, 0.8, 30.0) * NS)
+    ring = spec.ring_s if spec.ring_s is not None else _lognormal_s(rng, 5.0, 0.6, 0.8, 30.0)
+    cb.t += int(ring * NS)
     _answer_and_talk(cb, inv, ringing_at)
     return plan
 
@@ -264,7 +271,8 @@ def _forked_early_media(cb: CallBuilder, inv: Request) -> int:
 
 def _cancel(cb: CallBuilder, inv: Request) -> None:
     """Nobody answers: CANCEL, its 200, the 487 and the ACK (RFC 3261 §9.1, §9.2)."""
-    cb.t += int(_lognormal_s(cb.rng, 18.0, 0.4, 4.0, 60.0) * NS)
+    ring = cb.spec.ring_s
+    cb.t += int((ring if ring is not None else _lognormal_s(cb.rng, 18.0, 0.4, 4.0, 60.0)) * NS)
     cancel = Request(
         method="CANCEL", uri=inv.uri, via=inv.via, from_=inv.from_, to=inv.to,
         call_id=inv.call_id, cseq=inv.cseq,
@@ -285,7 +293,7 @@ def _answer_and_talk(cb: CallBuilder, inv: Request, ringing_at: int) -> None:
     answered = cb.t
     ack = cb.in_dialog("ACK")
     plan.send_request(cb.hop(), cb.a, cb.b, ack)
-    talk_s = _lognormal_s(rng, 60.0, 1.1, 2.0, 3600.0)
+    talk_s = spec.talk_s if spec.talk_s is not None else _lognormal_s(rng, 60.0, 1.1, 2.0, 3600.0)
     if spec.max_talk_s is not None:
         talk_s = min(talk_s, spec.max_talk_s)
     end = answered + int(talk_s * NS)

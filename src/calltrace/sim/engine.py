@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from calltrace.sim.calls import OUTCOME_STATE
 from calltrace.sim.dialog import NS, Plan
+from calltrace.sim.labels import Labels
 from calltrace.sim.wire import Frame, WireOptions, WireStats, plan_frames
 
 DEFAULT_START: Final = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
@@ -53,15 +54,31 @@ class SimConfig:
 class Context:
     """What a scenario function gets: the config and named, independent random streams."""
 
-    def __init__(self, config: SimConfig, default_rate: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        default_rate: float = 1.0,
+        *,
+        labels: Labels | None = None,
+        namespace: str = "",
+    ) -> None:
         self.config = config
         self.start = config.start_ns
         self.end = config.end_ns
         self.rate = config.rate if config.rate is not None else default_rate
+        self.labels = labels if labels is not None else Labels()
+        self.namespace = namespace
 
     def rng(self, stream: str) -> random.Random:
-        """A generator seeded by (seed, stream): adding a stream never shifts the others."""
-        return random.Random(f"{self.config.seed}:{stream}")
+        """A generator seeded by (seed, stream): adding a stream never shifts the others.
+        Scenarios mixed into another one draw under their own namespace, so ``carrier
+        wangiri`` does not replay carrier's "calls" stream inside wangiri."""
+        prefix = f"{self.namespace}:" if self.namespace else ""
+        return random.Random(f"{self.config.seed}:{prefix}{stream}")
+
+    def child(self, namespace: str, default_rate: float) -> Context:
+        """The context of one scenario of a mix: same config and labels, own streams."""
+        return Context(self.config, default_rate, labels=self.labels, namespace=namespace)
 
     def poisson(self, rng: random.Random, rate: float, start: int | None = None) -> Iterator[int]:
         """Arrival times (ns) of a Poisson process of ``rate`` per second until the end."""
@@ -84,7 +101,8 @@ def merge_plans(*streams: Iterable[Plan]) -> Iterator[Plan]:
 class Truth:
     """Counts of what a run put on the wire, in the terms tshark and our tracer use."""
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Labels | None = None) -> None:
+        self.labels = labels if labels is not None else Labels()
         self.requests: Counter[str] = Counter()
         self.responses: Counter[int] = Counter()
         self.resent = 0
@@ -109,6 +127,10 @@ class Truth:
         self.by_transport[plan.transport] += count
         self.by_port[_sip_port(plan)] += count
         self.by_ip_version["ipv6" if ":" in first_src.ip else "ipv4"] += count
+        label = plan.detail.get("label")
+        if isinstance(label, str):
+            call_id = plan.detail.get("call_id")
+            self.labels.add_call(label, call_id if isinstance(call_id, str) else None)
         if plan.kind == "call":
             self.calls[plan.outcome] += 1
             self.states[OUTCOME_STATE[plan.outcome]] += 1
@@ -157,6 +179,8 @@ class Truth:
         }
         if self.flows:
             out["flows"] = self.flows
+        if self.labels.groups:
+            out.update(self.labels.as_dict())
         return out
 
 
@@ -182,10 +206,15 @@ class Simulation:
         self.default_rate = default_rate
         self.config = config
         self._fn = fn
-        self._truth = Truth()
+        self.labels = Labels()
+        self._truth = Truth(self.labels)
         self._stats = WireStats()
         self._first: int | None = None
         self._last: int | None = None
+        # Events a switch would log that SIP does not carry (a forwarding change), as
+        # (ts ns, order, event-file fields); pushed when their flow is admitted, so every
+        # one is here before the frames of its time are yielded (sim/events.py merges).
+        self.side_events: list[tuple[int, int, dict[str, Any]]] = []
 
     @property
     def truth(self) -> dict[str, Any]:
@@ -212,7 +241,9 @@ class Simulation:
         cfg, truth, stats = self.config, self._truth, self._stats
         limit = cfg.max_messages
         wire_rng = random.Random(f"{cfg.seed}:wire")
-        plans = iter(self._fn(Context(cfg, self.default_rate)))
+        self.labels.groups.clear()
+        self._truth = truth = Truth(self.labels)
+        plans = iter(self._fn(Context(cfg, self.default_rate, labels=self.labels)))
         heap: list[tuple[int, int, bytes, Iterator[Frame]]] = []
         order = 0
         pending = next(plans, None)
@@ -222,6 +253,8 @@ class Simulation:
                     pending = None
                     break
                 truth.add(pending, cfg.detail)
+                for side in pending.detail.get("events", ()):  # type: ignore[attr-defined]
+                    heapq.heappush(self.side_events, (int(side["timestamp"] * NS), order, side))
                 frames = plan_frames(pending, wire_rng, cfg.wire, stats)
                 ts, frame = next(frames)
                 heapq.heappush(heap, (ts, order, frame, frames))

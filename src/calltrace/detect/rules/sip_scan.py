@@ -1,0 +1,118 @@
+"""``sip_scan``: one source sweeping addresses and ports with OPTIONS/INVITE/REGISTER.
+
+svmap, smap and the mass scanners behind most SIP attacks (SIPVicious, and the toll-fraud
+bots of the sip-attacks corpus) first look for anything that answers SIP: one request to
+each address (and port) of a range. A phone or a PBX talks to a handful of registrars,
+proxies and trunks; ten distinct targets within a minute is already a sweep. Targets are
+``dst_ip:dst_port`` pairs, so a sweep of ports on one host counts as well.
+"""
+
+from __future__ import annotations
+
+from calltrace.detect.base import Item
+from calltrace.detect.registry import register
+from calltrace.detect.rules._signalling import (
+    SCAN_METHODS,
+    WindowedRule,
+    capped,
+    foreign_event,
+    graded,
+    tally,
+)
+from calltrace.detect.windows import SlidingWindow
+from calltrace.model import Alert, CallEvent, CallEventType, SipMessage
+
+#: Call-event types (from event files, CDRs, the API) that are a request to a target.
+_PROBES = frozenset({CallEventType.ATTEMPT, CallEventType.REGISTER, CallEventType.OPTIONS})
+
+
+@register
+class SipScan(WindowedRule):
+    """>= ``min_targets`` distinct targets (destination ``ip:port``) probed by one source
+    with OPTIONS, INVITE or REGISTER within ``window`` seconds.
+
+    >>> from calltrace.model import Packet, SipMessage
+    >>> def probe(i):
+    ...     packet = Packet(number=i, ts=100.0 + i, src_ip="203.0.113.9", src_port=5060,
+    ...                     dst_ip=f"198.51.100.{i}", dst_port=5060, transport="udp",
+    ...                     payload=b"")
+    ...     return SipMessage(packet=packet, is_request=True, method="OPTIONS",
+    ...         request_uri="sip:100@x", status=None, reason=None, call_id=f"c{i}", cseq=1,
+    ...         cseq_method="OPTIONS", from_tag="t", to_tag=None, branch="z9hG4bKx",
+    ...         headers=(), body=b"", raw=b"")
+    >>> rule = SipScan()
+    >>> alerts = [a for i in range(12) for a in rule.observe(probe(i))]
+    >>> [(a.entity, a.evidence["distinct_targets"]) for a in alerts]
+    [('203.0.113.9', 10)]
+    """
+
+    rule_id = "sip_scan"
+    doc = (
+        "SIP scan (svmap, smap, mass scanners): one source sends OPTIONS, INVITE or "
+        "REGISTER to at least min_targets distinct destination ip:port pairs within window "
+        "seconds. Evidence lists the targets, methods and user agents. Allowlist monitoring "
+        "systems and proxies that fan out to many peers."
+    )
+    entity_type = "source_ip"
+    severity = "medium"
+    cooldown = 300.0
+    consumes = (SipMessage, CallEvent)
+
+    def __init__(
+        self, *, min_targets: int = 10, window: float = 60.0, allowed_lateness: float = 1.0
+    ) -> None:
+        self.min_targets = min_targets
+        self.window = window
+        self.allowed_lateness = allowed_lateness
+        self._window: SlidingWindow | None = None
+
+    def partition_key(self, item: Item) -> str | None:
+        target = _probe(item)
+        return None if target is None else target[0]
+
+    def observe(self, item: Item) -> list[Alert]:
+        probe = _probe(item)
+        if probe is None:
+            return []
+        source, target, detail = probe
+        seen = self.sliding("_window", self.window, distinct=True)
+        if seen.add(source, item.ts, target, detail) < self.min_targets:
+            return []
+        if not self.due(source, item.ts, self.window):
+            return []
+        return [self._alert(source, seen.last_entries())]
+
+    def _alert(self, source: str, entries: list[tuple[float, object, object]]) -> Alert:
+        targets = list(dict.fromkeys(str(t) for _, t, _ in entries))
+        details = [d for _, _, d in entries if isinstance(d, tuple)]
+        count, high = len(targets), 5 * self.min_targets
+        return self.alert(
+            entity=source,
+            first_seen=entries[0][0],
+            last_seen=entries[-1][0],
+            title=f"{source} probed {count} SIP targets within {self.window:g} s",
+            score=graded(count, self.min_targets, high, low=50, high=90),
+            severity="high" if count >= high else None,
+            evidence={
+                "distinct_targets": count,
+                "targets": capped(targets),
+                "requests": len(entries),
+                "methods": tally(d[0] for d in details),
+                "user_agents": capped(dict.fromkeys(d[1] for d in details if d[1])),
+                "min_targets": self.min_targets,
+                "window": self.window,
+            },
+        )
+
+
+def _probe(item: Item) -> tuple[str, str, tuple[str, str | None]] | None:
+    """(source, target, (method, user agent)) of a probing request, else None."""
+    if type(item) is SipMessage:
+        if not item.is_request or item.method not in SCAN_METHODS:
+            return None
+        p = item.packet
+        return p.src_ip, f"{p.dst_ip}:{p.dst_port}", (item.method, item.header("user-agent"))
+    event = foreign_event(item)
+    if event is None or event.type not in _PROBES or not event.source_ip or not event.dest_ip:
+        return None
+    return event.source_ip, event.dest_ip, (str(event.type), event.user_agent)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from calltrace.model import Call, DecodeErrorRecord, Registration, RtpStream, SipMessage
+from calltrace.model import Alert, Call, DecodeErrorRecord, Registration, RtpStream, SipMessage
 from calltrace.pipeline import Analyzer, FileResult
 from calltrace.sources.pcapfile import read_chunks
 
@@ -24,6 +24,7 @@ class ListSink:
     def add_records(self, records: list[Call | Registration]) -> None: ...
     def add_errors(self, errors: list[DecodeErrorRecord]) -> None: ...
     def add_streams(self, streams: list[RtpStream]) -> None: ...
+    def add_alerts(self, alerts: list[Alert]) -> None: ...
     def end_file(self, result: FileResult) -> None: ...
 
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeVar
 
 from calltrace.detect.base import Detector
 from calltrace.detect.windows import SlidingWindow
 from calltrace.enrich.geo import scope_of
 from calltrace.model import CallEvent
+
+T = TypeVar("T")
 
 #: Request methods that probe whether something answers SIP (svmap, smap, sipsak).
 SCAN_METHODS: Final = frozenset({"OPTIONS", "INVITE", "REGISTER"})
@@ -50,9 +52,9 @@ def ip_scope(text: str) -> str:
         return "invalid"
 
 
-def capped(values: Iterable[object]) -> list[object]:
+def capped(values: Iterable[T]) -> list[T]:
     """The first :data:`EVIDENCE_LIMIT` values, in order."""
-    out: list[object] = []
+    out: list[T] = []
     for value in values:
         if len(out) == EVIDENCE_LIMIT:
             break

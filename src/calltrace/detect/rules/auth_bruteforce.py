@@ -111,7 +111,7 @@ class AuthBruteforce(WindowedRule):
             title=f"{count} failed authentications ({target}) within {self.window:g} s",
             score=graded(count, self.max_failures, self.critical_failures, low=70, high=100),
             severity="critical" if critical else None,
-            call_ids=tuple(capped(call_ids)),  # type: ignore[arg-type]
+            call_ids=tuple(capped(call_ids)),
             evidence={
                 "scope": scope,
                 "failures": count,

@@ -105,7 +105,7 @@ class ExtensionEnumeration(WindowedRule):
             severity="high" if count >= high else None,
             evidence={
                 "distinct_users": count,
-                "users": capped(answers),
+                "users": dict(capped(answers.items())),
                 "statuses": tally(status for _, _, status in entries),
                 "likely_present": capped(present),
                 "min_users": self.min_users,

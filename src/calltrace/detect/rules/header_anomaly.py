@@ -151,7 +151,7 @@ class HeaderAnomaly(Detector):
                 found.append("duplicate_" + name.replace("-", "_"))
                 covered.add("multiple_" + name.replace("-", "_"))
         defects = [d for d in msg.defects if d not in covered]
-        found.extend("defect:" + d for d in capped(defects))  # type: ignore[operator]
+        found.extend("defect:" + d for d in capped(defects))
         return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 
 import pytest
@@ -88,6 +89,14 @@ def test_responses_are_not_judged_on_the_copied_via() -> None:
     """A response copies the request's Via and has no Max-Forwards: nothing."""
     headers = (("via", "SIP/2.0/UDP 10.0.0.9;branch=1234"), *response(1.0, 404).headers[1:])
     assert _findings(response(1.0, 404, headers=headers, src=ATTACKER)) == []
+
+
+def test_responses_are_not_blamed_for_copied_defects() -> None:
+    """A 180 that copies the request's tagless From is the requester's fault, not the
+    responder's; a defect of its own (bad Date) still counts."""
+    msg = response(1.0, 180, src=ATTACKER)
+    copied = dataclasses.replace(msg, defects=("missing_from_tag", "invalid_date"))
+    assert _findings(copied) == ["defect:invalid_date"]
 
 
 def test_decoder_defects_are_listed_without_repeats() -> None:

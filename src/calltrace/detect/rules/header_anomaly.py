@@ -19,8 +19,9 @@ themselves away in their headers. Per message, the rule looks for:
 - ``defect:<name>``: what the SIP decoder found wrong while still reading the message
   (``SipMessage.defects``, docs/sip-defects.md).
 
-Responses are judged on their Contact, duplicates and defects only: their Via headers are
-the request's. The score adds the findings' weights; the entity is the source IP.
+Responses are judged on their Contact and their own defects only: Via, From, To,
+Call-ID and CSeq are copied from the request (RFC 3261 §8.2.6.2), so their faults are the
+requester's. The score adds the findings' weights; the entity is the source IP.
 """
 
 from __future__ import annotations
@@ -48,11 +49,19 @@ WEIGHTS: Final = {
 }
 _SINGLE: Final = ("call-id", "cseq", "from", "to")
 _INNER: Final = frozenset({"private", "cgnat"})
-#: Decoder defects the rule reports in its own words on requests (and that a response
-#: only copies from its request): not counted again as ``defect:``.
+#: Decoder defects the rule reports in its own words on requests: not counted again.
 _COVERED: Final = frozenset(
     {"branch_without_magic_cookie", "missing_via_branch", "missing_max_forwards",
      "invalid_max_forwards", "max_forwards_out_of_range"}
+)  # fmt: skip
+#: Defects a response may only have copied from its request (Via, From, To, Call-ID and
+#: CSeq are copied, RFC 3261 §8.2.6.2): not the responder's doing.
+_COPIED: Final = _COVERED | frozenset(
+    {"missing_from_tag", "empty_branch_after_magic_cookie", "empty_header_parameter",
+     "invalid_display_name", "unterminated_quoted_string", "unterminated_angle_bracket",
+     "whitespace_in_addr_spec", "unenclosed_uri_with_reserved_chars", "missing_call_id",
+     "missing_cseq", "invalid_cseq", "cseq_out_of_range", "missing_from", "missing_to",
+     "missing_via", "multiple_call_id", "multiple_cseq", "multiple_from", "multiple_to"}
 )  # fmt: skip
 
 
@@ -145,13 +154,16 @@ class HeaderAnomaly(Detector):
             found.extend(_max_forwards(first.get("max-forwards")))
         if public and _inner(host_of(first.get("contact"))):
             found.append("private_contact")
+        if not msg.is_request:  # the rest is copied from the request
+            defects = [d for d in msg.defects if d not in _COPIED]
+            found.extend("defect:" + d for d in capped(defects))
+            return found
         covered = set(_COVERED)
         for name in _SINGLE:
             if len(values.get(name, ())) > 1:
                 found.append("duplicate_" + name.replace("-", "_"))
                 covered.add("multiple_" + name.replace("-", "_"))
-        defects = [d for d in msg.defects if d not in covered]
-        found.extend("defect:" + d for d in capped(defects))
+        found.extend("defect:" + d for d in capped([d for d in msg.defects if d not in covered]))
         return found
 
 

@@ -135,14 +135,9 @@ class HeaderAnomaly(Detector):
         ]
 
     def findings(self, msg: SipMessage) -> list[str]:
-        """Every anomaly of one message, in a fixed order (one pass over the headers)."""
-        first: dict[str, str] = {}
-        values: dict[str, set[str]] = {}
-        for name, value in msg.headers:
-            if name not in first:
-                first[name] = value
-            elif name in _SINGLE:
-                values.setdefault(name, {first[name].strip()}).add(value.strip())
+        """Every anomaly of one message, in a fixed order."""
+        headers = msg.headers
+        first = dict(reversed(headers))  # the first value of every header, in C
         found: list[str] = []
         public = self.check_private and ip_scope(msg.packet.src_ip) == "public"
         if msg.is_request:
@@ -151,20 +146,34 @@ class HeaderAnomaly(Detector):
             branch = msg.branch
             if branch is None or not branch.startswith(MAGIC_COOKIE):
                 found.append("branch_without_magic_cookie")
-            found.extend(_max_forwards(first.get("max-forwards")))
+            hops = first.get("max-forwards")
+            if hops != "70":
+                found.extend(_max_forwards(hops))
         if public and _inner(host_of(first.get("contact"))):
             found.append("private_contact")
+        defects = msg.defects
         if not msg.is_request:  # the rest is copied from the request
-            defects = [d for d in msg.defects if d not in _COPIED]
-            found.extend("defect:" + d for d in capped(defects))
+            if defects:
+                found.extend("defect:" + d for d in capped(defects) if d not in _COPIED)
             return found
-        covered = set(_COVERED)
-        for name in _SINGLE:
-            if len(values.get(name, ())) > 1:
-                found.append("duplicate_" + name.replace("-", "_"))
-                covered.add("multiple_" + name.replace("-", "_"))
-        found.extend("defect:" + d for d in capped([d for d in msg.defects if d not in covered]))
+        covered = _COVERED
+        if len(first) != len(headers):  # some header repeats: look for conflicts
+            for name in _conflicting(headers):
+                found.append("duplicate_" + name)
+                covered = covered | {"multiple_" + name}
+        if defects:
+            found.extend("defect:" + d for d in capped(defects) if d not in covered)
         return found
+
+
+def _conflicting(headers: tuple[tuple[str, str], ...]) -> list[str]:
+    """Call-ID, CSeq, From, To headers present with two different values (as names
+    with ``_``, in ``_SINGLE`` order)."""
+    values: dict[str, set[str]] = {}
+    for name, value in headers:
+        if name in _SINGLE:
+            values.setdefault(name, set()).add(value.strip())
+    return [n.replace("-", "_") for n in _SINGLE if len(values.get(n, ())) > 1]
 
 
 def host_of_via(value: str | None) -> str | None:

@@ -19,6 +19,8 @@ from calltrace.model import Alert, CallEvent, SipMessage
 
 #: Tools that are also everyday admin tools: an alert on them is medium, not high.
 _DUAL_USE = frozenset({"sipsak"})
+#: Most user-agent verdicts kept in the detector's own cache.
+_VERDICTS = 4096
 
 
 @register
@@ -59,6 +61,23 @@ class ScannerUserAgent(WindowedRule):
         self.allowed_lateness = allowed_lateness
         self._window: SlidingWindow | None = None
         self._parser: UserAgentParser | None = None
+        self._verdicts: dict[str, str | None] | None = None
+
+    def _tool(self, agent: str) -> str | None:
+        """The tool of a user agent: a plain dict in front of the parser's LRU (most
+        streams repeat a few strings; a dict hit is ~10x cheaper than the LRU call)."""
+        verdicts = self._verdicts
+        if verdicts is None:
+            verdicts = self._verdicts = {}
+        elif agent in verdicts:
+            return verdicts[agent]
+        parser = self._parser
+        if parser is None:
+            parser = self._parser = UserAgentParser(self.signatures_file)
+        if len(verdicts) >= _VERDICTS:
+            verdicts.clear()
+        tool = verdicts[agent] = parser.is_scanner(agent)
+        return tool
 
     def partition_key(self, item: Item) -> str | None:
         seen = _request(item)
@@ -69,10 +88,7 @@ class ScannerUserAgent(WindowedRule):
         if seen is None:
             return []
         source, agent, what = seen
-        parser = self._parser
-        if parser is None:
-            parser = self._parser = UserAgentParser(self.signatures_file)
-        tool = parser.is_scanner(agent)
+        tool = self._tool(agent)
         if tool is None:
             return []
         ts = item.ts

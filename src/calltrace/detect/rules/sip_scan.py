@@ -84,7 +84,7 @@ class SipScan(WindowedRule):
 
     def _alert(self, source: str, entries: list[tuple[float, object, object]]) -> Alert:
         targets = list(dict.fromkeys(str(t) for _, t, _ in entries))
-        details = [d for _, _, d in entries if isinstance(d, tuple)]
+        details = [_detail(item) for _, _, item in entries]
         count, high = len(targets), 5 * self.min_targets
         return self.alert(
             entity=source,
@@ -105,14 +105,23 @@ class SipScan(WindowedRule):
         )
 
 
-def _probe(item: Item) -> tuple[str, str, tuple[str, str | None]] | None:
-    """(source, target, (method, user agent)) of a probing request, else None."""
+def _probe(item: Item) -> tuple[str, str, Item] | None:
+    """(source, target, item) of a probing request, else None."""
     if type(item) is SipMessage:
         if not item.is_request or item.method not in SCAN_METHODS:
             return None
         p = item.packet
-        return p.src_ip, f"{p.dst_ip}:{p.dst_port}", (item.method, item.header("user-agent"))
+        return p.src_ip, f"{p.dst_ip}:{p.dst_port}", item
     event = foreign_event(item)
     if event is None or event.type not in _PROBES or not event.source_ip or not event.dest_ip:
         return None
-    return event.source_ip, event.dest_ip, (str(event.type), event.user_agent)
+    return event.source_ip, event.dest_ip, event
+
+
+def _detail(item: object) -> tuple[str, str | None]:
+    """(method, user agent) of a probe, for the evidence (read only when alerting)."""
+    if isinstance(item, SipMessage):
+        return item.method, item.header("user-agent")
+    if isinstance(item, CallEvent):
+        return str(item.type), item.user_agent
+    return "?", None

@@ -19,16 +19,10 @@ import time
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.engine import DetectionEngine
 from calltrace.detect.registry import registered
+from calltrace.detect.rules._signalling import SIGNALLING_RULES
 from calltrace.model import CallEvent, CallEventType, Packet, SipMessage
 
-RULES = (
-    "sip_scan",
-    "scanner_user_agent",
-    "extension_enumeration",
-    "auth_bruteforce",
-    "request_flood",
-    "header_anomaly",
-)
+RULES = SIGNALLING_RULES
 MESSAGES = 200_000
 T0 = 1767603600.0
 

@@ -28,16 +28,9 @@ from pathlib import Path
 
 import pytest
 
+from calltrace.detect.rules._signalling import SIGNALLING_RULES
 from tests.corpus._analyze import analyze
 
-SIGNALLING = (
-    "sip_scan",
-    "scanner_user_agent",
-    "extension_enumeration",
-    "auth_bruteforce",
-    "request_flood",
-    "header_anomaly",
-)
 BAD_UA_SOURCES = {
     "146.38.187.119", "167.39.178.73", "167.39.178.78", "171.217.27.156", "171.217.27.159",
     "207.236.89.0", "27.164.15.39", "27.53.138.51", "7.17.254.165", "7.17.254.188",
@@ -72,7 +65,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 def _fired(corpus: Path, name: str) -> dict[str, set[str]]:
     fired: dict[str, set[str]] = {}
     for alert in analyze(corpus / name).alerts:
-        if alert.rule in SIGNALLING:
+        if alert.rule in SIGNALLING_RULES:
             fired.setdefault(alert.rule, set()).add(alert.entity)
     return fired
 

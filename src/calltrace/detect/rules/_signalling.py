@@ -19,15 +19,24 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from calltrace.detect.base import Detector
 from calltrace.detect.windows import SlidingWindow
 from calltrace.enrich.geo import scope_of
-from calltrace.model import CallEvent
+from calltrace.model import Alert, CallEvent
 
 T = TypeVar("T")
 
+#: The rules this module serves (the benchmark and the corpus test run them together).
+SIGNALLING_RULES: Final = (
+    "sip_scan",
+    "scanner_user_agent",
+    "extension_enumeration",
+    "auth_bruteforce",
+    "request_flood",
+    "header_anomaly",
+)
 #: Request methods that probe whether something answers SIP (svmap, smap, sipsak).
 SCAN_METHODS: Final = frozenset({"OPTIONS", "INVITE", "REGISTER"})
 #: Most entries any evidence list keeps.
@@ -95,6 +104,39 @@ class WindowedRule(Detector):
             found = SlidingWindow(span, allowed_lateness=lateness, distinct=distinct)
             setattr(self, name, found)
         return found
+
+    def tripped(
+        self, key: str, ts: float, value: object, item: object, threshold: int, *,
+        distinct: bool, interval: float | None = None,
+    ) -> list[tuple[float, Any, Any]] | None:  # fmt: skip
+        """Count one event of ``key`` in the rule's window (``self.window`` seconds); the
+        window's entries when the count reached ``threshold`` and the key is :meth:`due`
+        (every ``interval``, default the window), else None."""
+        span = float(getattr(self, "window"))  # noqa: B009 (every subclass has one)
+        seen = self.sliding("_window", span, distinct=distinct)
+        if seen.add(key, ts, value, item) < threshold:
+            return None
+        if not self.due(key, ts, span if interval is None else interval):
+            return None
+        return seen.last_entries()
+
+    def window_alert(
+        self, entity: str, entries: list[tuple[float, Any, Any]], *, count: int,
+        threshold: int, escalate: int, low: int, high: int, title: str,
+        evidence: dict[str, Any],
+    ) -> Alert:  # fmt: skip
+        """An alert over a window's ``entries``: the score rises from ``low`` at
+        ``threshold`` to ``high`` at ``escalate`` x threshold, where severity turns high."""
+        top = escalate * threshold
+        return self.alert(
+            entity=entity,
+            first_seen=entries[0][0],
+            last_seen=entries[-1][0],
+            title=title,
+            score=graded(count, threshold, top, low=low, high=high),
+            severity="high" if count >= top else None,
+            evidence=evidence,
+        )
 
     def due(self, key: str, ts: float, interval: float) -> bool:
         """Whether ``key`` may alert at ``ts`` (none within ``interval`` before); if so,

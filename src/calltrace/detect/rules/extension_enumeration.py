@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from calltrace.detect.base import Item
 from calltrace.detect.registry import register
-from calltrace.detect.rules._signalling import WindowedRule, capped, foreign_event, graded, tally
+from calltrace.detect.rules._signalling import WindowedRule, capped, foreign_event, tally
 from calltrace.detect.windows import SlidingWindow
 from calltrace.model import Alert, CallEvent, CallEventType, SipMessage
 from calltrace.trace.transactions import user_of
@@ -71,12 +71,8 @@ class ExtensionEnumeration(WindowedRule):
         if answer is None:
             return []
         prober, user, status = answer
-        seen = self.sliding("_window", self.window, distinct=True)
-        if seen.add(prober, item.ts, user, status) < self.min_users:
-            return []
-        if not self.due(prober, item.ts, self.window):
-            return []
-        return [self._alert(prober, seen.last_entries())]
+        entries = self.tripped(prober, item.ts, user, status, self.min_users, distinct=True)
+        return [] if entries is None else [self._alert(prober, entries)]
 
     def _answer(self, item: Item) -> tuple[str, str, int] | None:
         """(prober IP, user, status) of an answer that counts, else None."""
@@ -94,15 +90,17 @@ class ExtensionEnumeration(WindowedRule):
 
     def _alert(self, prober: str, entries: list[tuple[float, object, object]]) -> Alert:
         answers = {str(user): status for _, user, status in entries}  # the latest per user
-        count, high = len(answers), 5 * self.min_users
+        count = len(answers)
         present = [u for u, s in answers.items() if s != 404]
-        return self.alert(
-            entity=prober,
-            first_seen=entries[0][0],
-            last_seen=entries[-1][0],
+        return self.window_alert(
+            prober,
+            entries,
+            count=count,
+            threshold=self.min_users,
+            escalate=5,
+            low=55,
+            high=90,
             title=f"{prober} enumerated {count} users within {self.window:g} s",
-            score=graded(count, self.min_users, high, low=55, high=90),
-            severity="high" if count >= high else None,
             evidence={
                 "distinct_users": count,
                 "users": dict(capped(answers.items())),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from calltrace.detect.base import Item
 from calltrace.detect.registry import register
-from calltrace.detect.rules._signalling import WindowedRule, foreign_event, graded, tally
+from calltrace.detect.rules._signalling import WindowedRule, foreign_event, tally
 from calltrace.detect.windows import SlidingWindow
 from calltrace.model import Alert, CallEvent, CallEventType, SipMessage
 
@@ -61,33 +61,31 @@ class RequestFlood(WindowedRule):
         if request is None:
             return []
         source, method = request
-        seen = self.sliding("_window", self.window, distinct=False)
-        count = seen.add(source, item.ts, method)
-        if count <= self.max_requests:
+        # "more than max_requests"; re-alert at most once per window (at least 1 s)
+        entries = self.tripped(source, item.ts, method, None, self.max_requests + 1,
+                               distinct=False, interval=max(self.window, 1.0))  # fmt: skip
+        if entries is None:
             return []
-        # re-check at most once per window: a flood of N requests costs O(N), not O(N^2)
-        if not self.due(source, item.ts, max(self.window, 1.0)):
-            return []
-        entries = seen.last_entries()
-        high = 10 * self.max_requests
+        count = len(entries)
         span = entries[-1][0] - entries[0][0]
-        return [
-            self.alert(
-                entity=source,
-                first_seen=entries[0][0],
-                last_seen=entries[-1][0],
-                title=f"{source} sent {count} SIP requests within {self.window:g} s",
-                score=graded(count, self.max_requests + 1, high, low=50, high=85),
-                severity="high" if count >= high else None,
-                evidence={
-                    "requests": count,
-                    "span": round(span, 6),
-                    "methods": tally(m for _, m, _ in entries),
-                    "max_requests": self.max_requests,
-                    "window": self.window,
-                },
-            )
-        ]
+        alert = self.window_alert(
+            source,
+            entries,
+            count=count,
+            threshold=self.max_requests,
+            escalate=10,
+            low=50,
+            high=85,
+            title=f"{source} sent {count} SIP requests within {self.window:g} s",
+            evidence={
+                "requests": count,
+                "span": round(span, 6),
+                "methods": tally(m for _, m, _ in entries),
+                "max_requests": self.max_requests,
+                "window": self.window,
+            },
+        )
+        return [alert]
 
 
 def _request(item: Item) -> tuple[str, str] | None:

@@ -92,9 +92,10 @@ class ScannerUserAgent(WindowedRule):
         if tool is None:
             return []
         ts = item.ts
-        requests = self.sliding("_window", self.window, distinct=False).add(source, ts, what)
-        if not self.due(source, ts, self.window):
+        entries = self.tripped(source, ts, what, None, 1, distinct=False)
+        if entries is None:
             return []
+        requests = len(entries)
         dual = tool in _DUAL_USE
         return [
             self.alert(

@@ -16,7 +16,6 @@ from calltrace.detect.rules._signalling import (
     WindowedRule,
     capped,
     foreign_event,
-    graded,
     tally,
 )
 from calltrace.detect.windows import SlidingWindow
@@ -74,25 +73,23 @@ class SipScan(WindowedRule):
         probe = _probe(item)
         if probe is None:
             return []
-        source, target, detail = probe
-        seen = self.sliding("_window", self.window, distinct=True)
-        if seen.add(source, item.ts, target, detail) < self.min_targets:
-            return []
-        if not self.due(source, item.ts, self.window):
-            return []
-        return [self._alert(source, seen.last_entries())]
+        source, target, probing = probe
+        entries = self.tripped(source, item.ts, target, probing, self.min_targets, distinct=True)
+        return [] if entries is None else [self._alert(source, entries)]
 
     def _alert(self, source: str, entries: list[tuple[float, object, object]]) -> Alert:
         targets = list(dict.fromkeys(str(t) for _, t, _ in entries))
         details = [_detail(item) for _, _, item in entries]
-        count, high = len(targets), 5 * self.min_targets
-        return self.alert(
-            entity=source,
-            first_seen=entries[0][0],
-            last_seen=entries[-1][0],
+        count = len(targets)
+        return self.window_alert(
+            source,
+            entries,
+            count=count,
+            threshold=self.min_targets,
+            escalate=5,
+            low=50,
+            high=90,
             title=f"{source} probed {count} SIP targets within {self.window:g} s",
-            score=graded(count, self.min_targets, high, low=50, high=90),
-            severity="high" if count >= high else None,
             evidence={
                 "distinct_targets": count,
                 "targets": capped(targets),

@@ -4,8 +4,9 @@ Issue 4's real-attack check: svmap sweeps 127.0.0.1-15 with OPTIONS, svwar enume
 extensions 990-1030 (registrar.cfg has 1000-1004 and answers 404 for the rest), svcrack
 guesses the password of 1000; SIPp registers users 1000 and 1001 properly before and
 after. The capture off ``lo`` is analyzed like any other; what the trace layer must see
-of each party is pinned here (the detection rules' alerts on this capture join it when
-they land).
+of each party is pinned here, and the alerts of the real pipeline: sip_scan and
+scanner_user_agent (svmap), extension_enumeration (svwar), auth_bruteforce (svcrack) name
+the attacker, and nothing at all names the legitimate client or the registrar.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from calltrace.model import (
+    Alert,
     CallEventType,
     SipMessage,
 )
@@ -91,6 +93,27 @@ def test_sipvicious_against_kamailio(tmp_path: Path) -> None:
 
     failures = _events(sink.messages, CallEventType.AUTH_FAILURE)
     assert failures[peers.ATTACKER] >= 61 and peers.CLIENT not in failures
+
+    _check_alerts(analysis.alerts)
+
+
+def _check_alerts(alerts: list[Alert]) -> None:
+    """svmap, svwar and svcrack each give their alerts on the attacker; no alert of any
+    rule names the client or the registrar."""
+    on_attacker = {a.rule for a in alerts if a.entity == peers.ATTACKER}
+    assert {"sip_scan", "scanner_user_agent"} & on_attacker
+    assert {"extension_enumeration", "auth_bruteforce"} <= on_attacker
+    named = {a.entity for a in alerts}
+    assert peers.CLIENT not in named and peers.REGISTRAR not in named
+    (scan,) = [a for a in alerts if a.rule == "sip_scan"]
+    assert scan.evidence["distinct_targets"] >= 10
+    enum = [a for a in alerts if a.rule == "extension_enumeration"]
+    probed = {str(n) for n in range(990, 1031)}
+    users = set().union(*(a.evidence["users"] for a in enum))
+    assert len(users) >= 10  # plus the random strangers svwar tries first:
+    assert all(u.isdigit() and len(u) >= 8 for u in users - probed)
+    brute = [a for a in alerts if a.rule == "auth_bruteforce"]
+    assert brute[0].evidence["users"] == {"1000": brute[0].evidence["failures"]}
 
 
 def _events(messages: list[SipMessage], kind: CallEventType) -> Counter[str | None]:

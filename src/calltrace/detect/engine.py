@@ -28,13 +28,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from calltrace.config import Config
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.registry import registered
 from calltrace.detect.scoring import RiskScores
-from calltrace.model import Alert
+from calltrace.model import SEVERITIES, Alert
 
 
 @dataclass(slots=True)
@@ -76,7 +76,8 @@ class DetectionEngine:
         for slot in self.slots:
             for kind in slot.detector.consumes:
                 self._plans.setdefault(kind, []).append((slot.detector.observe, slot))
-        self._last_alert: dict[tuple[str, str], float] = {}
+        # (rule, entity) -> (last_seen of the last alert let through, its severity rank)
+        self._last_alert: dict[tuple[str, str], tuple[float, int]] = {}
         self._horizon = max((s.cooldown for s in self.slots), default=0.0)
         self._next_prune = float("-inf")
 
@@ -128,10 +129,13 @@ class DetectionEngine:
                 continue
             key = (slot.rule, alert.entity)
             last = self._last_alert.get(key)
-            if last is not None and alert.last_seen - last < slot.cooldown:
+            rank = _RANK.get(alert.severity, 0)
+            # Within the cooldown only an escalation gets through: a brute force that
+            # passes the critical threshold seconds after the high alert is news.
+            if last is not None and alert.last_seen - last[0] < slot.cooldown and rank <= last[1]:
                 counters.suppressed[slot.rule] += 1
                 continue
-            self._last_alert[key] = alert.last_seen
+            self._last_alert[key] = (alert.last_seen, rank)
             counters.alerts[slot.rule] += 1
             self.risk.add(alert)
             out.append(alert)
@@ -141,7 +145,7 @@ class DetectionEngine:
     def _prune(self, now: float) -> None:
         """Forget cooldowns that have run out (bounded memory on a long run)."""
         horizon = now - self._horizon
-        self._last_alert = {k: t for k, t in self._last_alert.items() if t > horizon}
+        self._last_alert = {k: v for k, v in self._last_alert.items() if v[0] > horizon}
         self.risk.prune(now)
         self._next_prune = now + max(self._horizon, 60.0)
 
@@ -149,6 +153,10 @@ class DetectionEngine:
         settings = self.config.rule(detector.rule_id)
         cooldown = detector.cooldown if settings.cooldown is None else settings.cooldown
         return _Slot(detector, detector.rule_id, cooldown, settings.allowlist)
+
+
+#: Severity ranks, higher is worse (model.SEVERITIES lists them worst first).
+_RANK: Final = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 
 
 def build_detectors(config: Config) -> list[Detector]:

@@ -129,13 +129,33 @@ def error_json(err: DecodeErrorRecord) -> dict[str, Any]:
     return data
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
+#: Entity types whose value is an address / a telephone number (docs/json.md).
+IP_ENTITIES = frozenset({"source_ip", "dest_ip", "ip"})
+NUMBER_ENTITIES = frozenset({"a_number", "b_number", "number", "caller", "callee"})
+
+
+def alert_json(alert: Alert, enricher: Enricher | None = None) -> dict[str, Any]:
     data = record_dict(alert)
     data["first_seen"] = iso(alert.first_seen)
     data["last_seen"] = iso(alert.last_seen)
     data["call_ids"] = list(alert.call_ids)
     data["evidence"] = dict(alert.evidence)
+    data["enrichment"] = alert_enrichment(alert, enricher or default_enricher())
     return data
+
+
+def alert_enrichment(alert: Alert, enricher: Enricher) -> dict[str, Any]:
+    """What the alert's entity is (an address or a number, by ``entity_type``) and the
+    device of a ``user_agent`` string in its evidence; each null when not applicable."""
+    kind, entity, agent = alert.entity_type, alert.entity, alert.evidence.get("user_agent")
+    ip = enricher.ip(entity) if kind in IP_ENTITIES else None
+    number = enricher.number(entity) if kind in NUMBER_ENTITIES else None
+    device = enricher.user_agent(agent) if isinstance(agent, str) else None
+    return {
+        "ip": None if ip is None else ip.as_dict(),
+        "number": None if number is None else number.as_dict(),
+        "user_agent": None if device is None else device.as_dict(),
+    }
 
 
 def risk_json(risk: Risk) -> dict[str, Any]:
@@ -203,6 +223,6 @@ def document(analysis: Analysis, enricher: Enricher | None = None) -> dict[str, 
         "errors": [error_json(e) for e in analysis.errors],
         "rtp_streams": [stream_json(s) for s in analysis.rtp_streams],
         "rtcp_reports": [rtcp_json(r) for r in analysis.rtcp_reports],
-        "alerts": [alert_json(a) for a in analysis.alerts],
+        "alerts": [alert_json(a, enricher) for a in analysis.alerts],
         "risk": [risk_json(r) for r in analysis.risk],
     }

@@ -69,12 +69,24 @@ def test_engine_applies_cooldown_and_allowlist() -> None:
     from calltrace.config import parse_config
 
     engine = DetectionEngine()
-    burst = [attempt(i * 0.5, f"a{i}", B) for i in range(10)]
+    burst = [attempt(i * 0.5, f"a{i}", B) for i in range(9)]  # 9: below critical (10)
     later = [attempt(31.0 + i * 0.5, f"c{i}", B) for i in range(5)]
     alerts = engine.observe_many(burst + later)
     assert [a.first_seen for a in alerts] == [T0, T0 + 31.0]
-    assert engine.counters.suppressed["multicall_masking"] == 5
+    assert engine.counters.suppressed["multicall_masking"] == 4
     config = parse_config({"rules": {"multicall_masking": {"allowlist": [B]}}})
     quiet = DetectionEngine(config)
     assert quiet.observe_many(burst) == []
-    assert quiet.counters.allowlisted["multicall_masking"] == 10
+    assert quiet.counters.allowlisted["multicall_masking"] == 9
+
+
+def test_engine_lets_an_escalation_through_the_cooldown() -> None:
+    """Within the cooldown a critical alert still passes after a high one; then it holds."""
+    engine = DetectionEngine()
+    burst = [attempt(i * 0.5, f"a{i}", B) for i in range(12)]
+    alerts = engine.observe_many(burst)
+    assert [(a.severity, a.evidence["distinct_callers"]) for a in alerts] == [
+        ("high", 5),
+        ("critical", 10),
+    ]
+    assert engine.counters.suppressed["multicall_masking"] == 6

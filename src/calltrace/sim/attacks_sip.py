@@ -69,7 +69,7 @@ def scanner_user_agent(ctx: Context) -> Iterator[Plan]:
     )  # fmt: skip
 
 
-@scenario("extension_enumeration", rate=0.0, rule="extension_enumeration",
+@scenario("extension_enumeration", rate=0.0, rule="extension_enumeration", formats=("pcap",),
           description="REGISTER for 15 unknown users in 30 s (404); near miss 9 users")  # fmt: skip
 def extension_enumeration(ctx: Context) -> Iterator[Plan]:
     rng, labels = ctx.rng("extension_enumeration"), ctx.labels

@@ -79,7 +79,7 @@ def test_chat_kinds_carry_the_alert_fields(kind: str, http_receiver: HttpReceive
 def test_failing_receiver_is_retried_with_backoff_then_given_up(
     http_receiver: HttpReceiver,
 ) -> None:
-    """A receiver answering 503 gets 1 + retries attempts, waits double, then it is counted failed."""
+    """A receiver answering 503 gets 1 + retries attempts, waits doubling, then counts failed."""
     http_receiver.statuses = [503]
     waits, outcomes = Waits(), []
     target = make_target(http_target("webhook", http_receiver.url, retries=3))
@@ -224,8 +224,9 @@ def test_email_arrives_with_the_alert_fields(smtp_receiver: SmtpReceiver) -> Non
 
 def test_email_to_a_dead_server_is_retried_then_given_up() -> None:
     """No SMTP server listening: apprise fails, the notifier retries and counts it failed."""
-    config = TargetConfig(kind="email", name="soc", addresses=("soc@example.org",),
-                          smtp=f"127.0.0.1:{free_port()}", security="insecure", retries=1)  # fmt: skip
+    smtp = f"127.0.0.1:{free_port()}"
+    config = TargetConfig(kind="email", name="soc", addresses=("soc@example.org",), smtp=smtp,
+                          security="insecure", retries=1)  # fmt: skip
     waits = Waits()
     notifier = Notifier([make_target(config)], sleep=waits)
     asyncio.run(run(notifier, ALERT))

@@ -9,6 +9,9 @@ and svcrack ignore ``-b``, so the attacker keeps the default source, 127.0.0.1):
 127.0.0.1      the attacker (svmap, svwar, svcrack)
 127.0.0.2      the registrar (Kamailio, registrar.cfg)
 127.0.0.3      the legitimate client (SIPp, sipp_register.xml)
+127.0.0.20     the stateful proxy (Kamailio, proxy.cfg; JSON-RPC on :5071)
+127.0.0.21     the caller placing long calls (SIPp, sipp_uac_wait_bye.xml)
+127.0.0.22     the called party (SIPp's built-in uas scenario)
 =============  ==========================================
 
 Everything is bounded: each program runs under a timeout, and waits poll for a
@@ -30,6 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ATTACKER, REGISTRAR, CLIENT = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+PROXY, CALLER, CALLEE = "127.0.0.20", "127.0.0.21", "127.0.0.22"
+RPC_PORT = 5071
 USERS = tuple(str(n) for n in range(1000, 1005))  # registrar.cfg's users
 PASSWORD = "s3cret-PASSWORD"
 MODULE_DIRS = (
@@ -39,6 +44,16 @@ MODULE_DIRS = (
     "/usr/local/lib64/kamailio/modules",
 )
 VENV_BIN = Path(sys.executable).parent
+
+
+def missing_switch() -> str | None:
+    """Why Kamailio and SIPp cannot run here (no capture, no attack tools needed)."""
+    for tool in ("kamailio", "sipp"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (.ci/run installs it)"
+    if _modules() is None:
+        return "kamailio modules directory not found"
+    return None
 
 
 def missing() -> str | None:
@@ -69,14 +84,17 @@ def _wait(condition: object, what: str, timeout: float = 10.0) -> None:
 
 
 def _answers_options(host: str) -> bool:
-    """Whether a SIP server on host:5060 answers an OPTIONS (sent from 127.0.0.5)."""
-    probe = (
-        f"OPTIONS sip:{host} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.5:5099;branch=z9hG4bK-probe\r\n"
-        f"From: <sip:probe@127.0.0.5>;tag=p\r\nTo: <sip:{host}>\r\nCall-ID: probe@127.0.0.5\r\n"
-        "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
+    """Whether a SIP server on host:5060 answers an OPTIONS (sent from 127.0.0.5, from a
+    port of its own so that two tests can probe at once)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.5", 5099))  # the port its Via names: the answer goes there
+        sock.bind(("127.0.0.5", 0))
+        port = sock.getsockname()[1]  # the port its Via names: the answer goes there
+        probe = (
+            f"OPTIONS sip:{host} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.5:{port};branch=z9hG4bK-p\r\n"
+            f"From: <sip:probe@127.0.0.5>;tag=p\r\nTo: <sip:{host}>\r\n"
+            f"Call-ID: probe-{port}@127.0.0.5\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
         sock.settimeout(0.3)
         sock.sendto(probe, (host, 5060))
         try:
@@ -103,27 +121,79 @@ def dumpcap(out: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def registrar(workdir: Path) -> Iterator[None]:
-    """Kamailio with registrar.cfg on 127.0.0.2:5060 while the block runs."""
-    config = (HERE / "registrar.cfg").read_text()
-    config = config.replace("LISTEN", REGISTRAR).replace("MODULES", _modules() or "")
-    cfg = workdir / "registrar.cfg"
-    cfg.write_text(config)
-    rundir = workdir / "kamailio"
+def kamailio(workdir: Path, config: str, listen: str, **values: str) -> Iterator[None]:
+    """Kamailio with ``config`` (of this directory) on ``listen``:5060 while the block
+    runs; LISTEN, MODULES and each of ``values`` (a word in the file) are substituted."""
+    text = (HERE / config).read_text()
+    for word, value in {"LISTEN": listen, "MODULES": _modules() or "", **values}.items():
+        text = text.replace(word, value)
+    cfg = workdir / config
+    cfg.write_text(text)
+    rundir = workdir / f"kamailio-{listen}"
     rundir.mkdir()
-    log = (workdir / "kamailio.log").open("wb")
+    log = (workdir / f"kamailio-{listen}.log").open("wb")
     proc = subprocess.Popen(
         ["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(rundir), "-m", "32", "-M", "4"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait(lambda: _answers_options(REGISTRAR), "kamailio to answer OPTIONS")
+        _wait(lambda: _answers_options(listen), "kamailio to answer OPTIONS")
         yield
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def registrar(workdir: Path) -> contextlib.AbstractContextManager[None]:
+    """Kamailio with registrar.cfg on 127.0.0.2:5060 while the block runs."""
+    return kamailio(workdir, "registrar.cfg", REGISTRAR)
+
+
+def proxy(workdir: Path) -> contextlib.AbstractContextManager[None]:
+    """Kamailio with proxy.cfg on 127.0.0.20:5060 (JSON-RPC on :5071) relaying to the
+    callee at 127.0.0.22:5060."""
+    return kamailio(workdir, "proxy.cfg", PROXY, HTTPPORT=str(RPC_PORT), UAS=CALLEE)
+
+
+@contextlib.contextmanager
+def callee() -> Iterator[None]:
+    """SIPp's built-in ``uas`` on 127.0.0.22:5060: answers every INVITE 180/200 and
+    answers the BYE that ends the call."""
+    proc = subprocess.Popen(
+        ["sipp", "-sn", "uas", "-i", CALLEE, "-p", "5060", "-nostdin", "-timeout", "60s"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(lambda: _answers_udp(CALLEE, 5060), "sipp uas to listen")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers_udp(host: str, port: int) -> bool:
+    """Whether something holds UDP host:port (binding it fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def place_calls(workdir: Path, count: int, callee_number: str) -> subprocess.Popen[bytes]:
+    """SIPp places ``count`` calls from 127.0.0.21 through the proxy to ``callee_number``,
+    each waiting (20 s at most) for the network's BYE; exit status 0 when every call was
+    ended by the network (sipp_uac_wait_bye.xml). The caller waits for it."""
+    return subprocess.Popen(
+        ["sipp", "-sf", str(HERE / "sipp_uac_wait_bye.xml"), "-i", CALLER, "-p", "5062",
+         "-s", callee_number, f"{PROXY}:5060", "-m", str(count), "-r", "20", "-nostdin",
+         "-timeout", "25s", "-trace_msg", "-message_file", str(workdir / "caller.msg")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def register_legitimately(user: str, count: int) -> None:

@@ -1,0 +1,47 @@
+"""Acting on calls: ending the calls of an alert on the switch that carries them.
+
+``kamailio`` ends dialogs through Kamailio's JSON-RPC (dialog module), ``esl`` ends
+FreeSWITCH channels through the Event Socket (and turns its channel events into call
+events). Both answer :class:`EndResult`; :func:`calls_to_end` says which calls an alert
+asks to end (docs/outputs.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from calltrace.model import Alert
+
+#: Rules whose alerts end their calls when auto-disconnect is on (issue 5: masking only;
+#: a scan or a brute force has no call to end).
+DISCONNECT_RULES = frozenset({"multicall_masking"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndResult:
+    """What became of each call asked to be ended."""
+
+    ended: tuple[str, ...] = ()
+    not_found: tuple[str, ...] = ()  # the switch has no such call (already over, or not its)
+    failed: dict[str, str] = field(default_factory=dict)  # call id -> why
+
+
+def calls_to_end(alert: Alert) -> tuple[str, ...]:
+    """The call ids an alert asks to end: its ``call_ids`` then any ``call_id`` of its
+    evidence's ``calls``, each once, in order; none for a rule not in DISCONNECT_RULES.
+
+    >>> from calltrace.model import Alert
+    >>> a = Alert(id="x", rule="multicall_masking", severity="high", score=60, title="t",
+    ...           entity_type="b_number", entity="+1555", first_seen=0.0, last_seen=1.0,
+    ...           call_ids=("c1", "c2"), evidence={"calls": [{"call_id": "c2"},
+    ...           {"call_id": "c3"}, {"a_number": "+1"}]})
+    >>> calls_to_end(a)
+    ('c1', 'c2', 'c3')
+    """
+    if alert.rule not in DISCONNECT_RULES:
+        return ()
+    ids = list(alert.call_ids)
+    calls = alert.evidence.get("calls", ())
+    if isinstance(calls, list | tuple):
+        ids.extend(c["call_id"] for c in calls if isinstance(c, dict) and c.get("call_id"))
+    return tuple(dict.fromkeys(ids))

@@ -8,7 +8,9 @@ asks to end (docs/outputs.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from calltrace.model import Alert
 
@@ -45,3 +47,18 @@ def calls_to_end(alert: Alert) -> tuple[str, ...]:
     if isinstance(calls, list | tuple):
         ids.extend(c["call_id"] for c in calls if isinstance(c, dict) and c.get("call_id"))
     return tuple(dict.fromkeys(ids))
+
+
+class CallEnder(Protocol):
+    """A switch client that ends calls by id (KamailioClient, EslClient)."""
+
+    async def end_calls(self, call_ids: Iterable[str]) -> EndResult: ...
+
+
+async def act_on_alert(alert: Alert, ender: CallEnder) -> EndResult | None:
+    """End the calls of ``alert`` (auto-disconnect); None when its rule ends no calls or
+    it names none. Never raises for a call the switch cannot end: see EndResult."""
+    call_ids = calls_to_end(alert)
+    if not call_ids:
+        return None
+    return await ender.end_calls(call_ids)

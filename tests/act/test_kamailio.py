@@ -56,7 +56,10 @@ def test_the_calls_of_a_masking_alert_really_end(tmp_path: Path) -> None:
 
             await _until(confirmed)
             (found,) = await client.find(call_ids[0])
-            assert found.call_id == call_ids[0] and found.to_uri == "sip:5550999@127.0.0.20:5060"
+            assert (
+                found.call_id == call_ids[0]
+                and found.to_uri == f"sip:5550999@{peers.PROXY}:{peers.PROXY_PORT}"
+            )
             asked = [*calls_to_end(masking_alert(call_ids)), "not-a-call@nowhere"]
             result = await client.end_calls(asked)
             assert result.ended == tuple(call_ids)

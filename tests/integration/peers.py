@@ -9,7 +9,7 @@ and svcrack ignore ``-b``, so the attacker keeps the default source, 127.0.0.1):
 127.0.0.1      the attacker (svmap, svwar, svcrack)
 127.0.0.2      the registrar (Kamailio, registrar.cfg)
 127.0.0.3      the legitimate client (SIPp, sipp_register.xml)
-127.0.0.20     the stateful proxy (Kamailio, proxy.cfg; JSON-RPC on :5071)
+127.0.0.20     the stateful proxy (Kamailio, proxy.cfg, :5260; JSON-RPC on :5271)
 127.0.0.21     the caller placing long calls (SIPp, sipp_uac_wait_bye.xml)
 127.0.0.22     the called party (SIPp's built-in uas scenario)
 =============  ==========================================
@@ -34,7 +34,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ATTACKER, REGISTRAR, CLIENT = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 PROXY, CALLER, CALLEE = "127.0.0.20", "127.0.0.21", "127.0.0.22"
-RPC_PORT = 5071
+#: The call-ending test's ports, outside the real-attack capture's 5060-5099, so that the
+#: two can run at once without one's SIP landing in the other's capture.
+PROXY_PORT, CALLER_PORT, CALLEE_PORT, RPC_PORT = 5260, 5262, 5264, 5271
 USERS = tuple(str(n) for n in range(1000, 1005))  # registrar.cfg's users
 PASSWORD = "s3cret-PASSWORD"
 MODULE_DIRS = (
@@ -83,8 +85,8 @@ def _wait(condition: object, what: str, timeout: float = 10.0) -> None:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def _answers_options(host: str) -> bool:
-    """Whether a SIP server on host:5060 answers an OPTIONS (sent from 127.0.0.5, from a
+def _answers_options(host: str, sip_port: int = 5060) -> bool:
+    """Whether a SIP server on host:sip_port answers an OPTIONS (sent from 127.0.0.5, from a
     port of its own so that two tests can probe at once)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.5", 0))
@@ -96,7 +98,7 @@ def _answers_options(host: str) -> bool:
             "Content-Length: 0\r\n\r\n"
         ).encode()
         sock.settimeout(0.3)
-        sock.sendto(probe, (host, 5060))
+        sock.sendto(probe, (host, sip_port))
         try:
             return sock.recv(4096).startswith(b"SIP/2.0 200")
         except OSError:
@@ -121,9 +123,11 @@ def dumpcap(out: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def kamailio(workdir: Path, config: str, listen: str, **values: str) -> Iterator[None]:
-    """Kamailio with ``config`` (of this directory) on ``listen``:5060 while the block
-    runs; LISTEN, MODULES and each of ``values`` (a word in the file) are substituted."""
+def kamailio(
+    workdir: Path, config: str, listen: str, sip_port: int = 5060, **values: str
+) -> Iterator[None]:
+    """Kamailio with ``config`` (of this directory) on ``listen``:``sip_port`` while the
+    block runs; LISTEN, MODULES and each of ``values`` (a word in the file) are substituted."""
     text = (HERE / config).read_text()
     for word, value in {"LISTEN": listen, "MODULES": _modules() or "", **values}.items():
         text = text.replace(word, value)
@@ -138,7 +142,7 @@ def kamailio(workdir: Path, config: str, listen: str, **values: str) -> Iterator
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait(lambda: _answers_options(listen), "kamailio to answer OPTIONS")
+        _wait(lambda: _answers_options(listen, sip_port), "kamailio to answer OPTIONS")
         yield
     finally:
         proc.terminate()
@@ -152,22 +156,23 @@ def registrar(workdir: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def proxy(workdir: Path) -> contextlib.AbstractContextManager[None]:
-    """Kamailio with proxy.cfg on 127.0.0.20:5060 (JSON-RPC on :5071) relaying to the
-    callee at 127.0.0.22:5060."""
-    return kamailio(workdir, "proxy.cfg", PROXY, HTTPPORT=str(RPC_PORT), UAS=CALLEE)
+    """Kamailio with proxy.cfg on 127.0.0.20:5260 (JSON-RPC on :5271) relaying to the
+    callee at 127.0.0.22:5264."""
+    return kamailio(workdir, "proxy.cfg", PROXY, PROXY_PORT, SIPPORT=str(PROXY_PORT),
+                    HTTPPORT=str(RPC_PORT), UAS=f"{CALLEE}:{CALLEE_PORT}")  # fmt: skip
 
 
 @contextlib.contextmanager
 def callee() -> Iterator[None]:
-    """SIPp's built-in ``uas`` on 127.0.0.22:5060: answers every INVITE 180/200 and
+    """SIPp's built-in ``uas`` on 127.0.0.22:5264: answers every INVITE 180/200 and
     answers the BYE that ends the call."""
     proc = subprocess.Popen(
-        ["sipp", "-sn", "uas", "-i", CALLEE, "-p", "5060", "-nostdin", "-timeout", "60s"],
+        ["sipp", "-sn", "uas", "-i", CALLEE, "-p", str(CALLEE_PORT), "-nostdin", "-timeout", "60s"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: _answers_udp(CALLEE, 5060), "sipp uas to listen")
+        _wait(lambda: _answers_udp(CALLEE, CALLEE_PORT), "sipp uas to listen")
         yield
     finally:
         proc.terminate()
@@ -189,8 +194,9 @@ def place_calls(workdir: Path, count: int, callee_number: str) -> subprocess.Pop
     each waiting (20 s at most) for the network's BYE; exit status 0 when every call was
     ended by the network (sipp_uac_wait_bye.xml). The caller waits for it."""
     return subprocess.Popen(
-        ["sipp", "-sf", str(HERE / "sipp_uac_wait_bye.xml"), "-i", CALLER, "-p", "5062",
-         "-s", callee_number, f"{PROXY}:5060", "-m", str(count), "-r", "20", "-nostdin",
+        ["sipp", "-sf", str(HERE / "sipp_uac_wait_bye.xml"), "-i", CALLER,
+         "-p", str(CALLER_PORT), "-s", callee_number, f"{PROXY}:{PROXY_PORT}",
+         "-m", str(count), "-r", "20", "-nostdin",
          "-timeout", "25s", "-trace_msg", "-message_file", str(workdir / "caller.msg")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 ATTACKER, REGISTRAR, CLIENT = "127.0.0.1", "127.0.0.2", "127.0.0.3"
@@ -135,19 +136,32 @@ def kamailio(
     cfg.write_text(text)
     rundir = workdir / f"kamailio-{listen}"
     rundir.mkdir()
-    log = (workdir / f"kamailio-{listen}.log").open("wb")
+    with (workdir / f"kamailio-{listen}.log").open("wb") as log:
+        args = ["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(rundir), "-m", "32", "-M", "4"]
+
+        def ready() -> bool:
+            return _answers_options(listen, sip_port)
+
+        with _running(args, ready, "kamailio to answer OPTIONS", log):
+            yield
+
+
+@contextlib.contextmanager
+def _running(
+    args: list[str], ready: object, what: str, log: IO[bytes] | None = None
+) -> Iterator[None]:
+    """Run ``args`` while the block runs, once ``ready()`` holds (bounded); then stop it."""
     proc = subprocess.Popen(
-        ["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(rundir), "-m", "32", "-M", "4"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        args,
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: _answers_options(listen, sip_port), "kamailio to answer OPTIONS")
+        _wait(ready, what)
         yield
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        log.close()
 
 
 def registrar(workdir: Path) -> contextlib.AbstractContextManager[None]:
@@ -166,17 +180,10 @@ def proxy(workdir: Path) -> contextlib.AbstractContextManager[None]:
 def callee() -> Iterator[None]:
     """SIPp's built-in ``uas`` on 127.0.0.22:5264: answers every INVITE 180/200 and
     answers the BYE that ends the call."""
-    proc = subprocess.Popen(
-        ["sipp", "-sn", "uas", "-i", CALLEE, "-p", str(CALLEE_PORT), "-nostdin", "-timeout", "60s"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(lambda: _answers_udp(CALLEE, CALLEE_PORT), "sipp uas to listen")
+    args = ["sipp", "-sn", "uas", "-i", CALLEE, "-p", str(CALLEE_PORT), "-nostdin",
+            "-timeout", "60s"]  # fmt: skip
+    with _running(args, lambda: _answers_udp(CALLEE, CALLEE_PORT), "sipp uas to listen"):
         yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _answers_udp(host: str, port: int) -> bool:

@@ -8,15 +8,24 @@ asks to end (docs/outputs.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from calltrace.errors import CallTraceError
 from calltrace.model import Alert
 
 #: Rules whose alerts end their calls when auto-disconnect is on (issue 5: masking only;
 #: a scan or a brute force has no call to end).
 DISCONNECT_RULES = frozenset({"multicall_masking"})
+
+
+class ActError(CallTraceError):
+    """A switch could not be asked, or refused (RpcError, EslError); ``detail`` says why."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,3 +71,17 @@ async def act_on_alert(alert: Alert, ender: CallEnder) -> EndResult | None:
     if not call_ids:
         return None
     return await ender.end_calls(call_ids)
+
+
+async def end_each(call_ids: Iterable[str], end_one: Callable[[str], Awaitable[bool]]) -> EndResult:
+    """Run ``end_one`` (True: ended, False: no such call) on each call id in turn; an
+    ActError fails that call only. The one loop behind every client's ``end_calls``."""
+    ended: list[str] = []
+    not_found: list[str] = []
+    failed: dict[str, str] = {}
+    for call_id in call_ids:
+        try:
+            (ended if await end_one(call_id) else not_found).append(call_id)
+        except ActError as exc:
+            failed[call_id] = exc.detail
+    return EndResult(ended=tuple(ended), not_found=tuple(not_found), failed=failed)

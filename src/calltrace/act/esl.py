@@ -22,15 +22,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 
-from calltrace.act import EndResult
+from calltrace.act import ActError, EndResult, end_each
 from calltrace.decode.esl import EslDecoder, EslMessage, call_event, parse_event
-from calltrace.errors import CallTraceError, DecodeError
+from calltrace.errors import DecodeError
 from calltrace.model import NEED_DATA, CallEvent
 
 CHANNEL_EVENTS = ("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP")
 
 
-class EslError(CallTraceError):
+class EslError(ActError):
     """Authentication refused, a command answered -ERR, or the connection broke."""
 
 
@@ -108,15 +108,7 @@ class EslClient:
 
     async def end_calls(self, call_ids: Iterable[str]) -> EndResult:
         """``uuid_kill`` each call (a channel UUID, as decode.esl.call_event names it)."""
-        ended: list[str] = []
-        not_found: list[str] = []
-        failed: dict[str, str] = {}
-        for uuid in call_ids:
-            try:
-                (ended if await self.kill(uuid) else not_found).append(uuid)
-            except EslError as exc:
-                failed[uuid] = str(exc)
-        return EndResult(ended=tuple(ended), not_found=tuple(not_found), failed=failed)
+        return await end_each(call_ids, self.kill)
 
     async def call_events(self) -> AsyncIterator[CallEvent]:
         """The call events of the channel events, until the connection ends."""

@@ -27,19 +27,18 @@ from typing import Any
 
 import httpx
 
-from calltrace.act import EndResult
-from calltrace.errors import CallTraceError
+from calltrace.act import ActError, EndResult, end_each
 
 #: The dialog module's "Dialog not found" (dlg.end_dlg on an ended dialog).
 NOT_FOUND = 404
 
 
-class RpcError(CallTraceError):
+class RpcError(ActError):
     """Kamailio answered a JSON-RPC error object, or could not be reached/understood."""
 
     def __init__(self, detail: str, *, code: int | None = None) -> None:
         super().__init__(detail)
-        self.detail, self.code = detail, code
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,18 +134,11 @@ class KamailioClient:
 
     async def end_calls(self, call_ids: Iterable[str]) -> EndResult:
         """End every dialog of each Call-ID; one result per Call-ID, never raising."""
-        ended: list[str] = []
-        not_found: list[str] = []
-        failed: dict[str, str] = {}
-        for call_id in call_ids:
-            try:
-                dialogs = await self.find(call_id)
-                done = [await self.end_dialog(d) for d in dialogs]
-            except RpcError as exc:
-                failed[call_id] = exc.detail
-                continue
-            (ended if any(done) else not_found).append(call_id)
-        return EndResult(ended=tuple(ended), not_found=tuple(not_found), failed=failed)
+        return await end_each(call_ids, self._end_call)
+
+    async def _end_call(self, call_id: str) -> bool:
+        done = [await self.end_dialog(d) for d in await self.find(call_id)]
+        return any(done)
 
     async def aclose(self) -> None:
         await self._client.aclose()

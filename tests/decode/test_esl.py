@@ -137,7 +137,7 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
 _NAME = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     messages=st.lists(
         st.tuples(st.lists(st.tuples(_NAME, _TEXT), max_size=4), st.binary(max_size=40)),

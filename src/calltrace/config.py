@@ -13,6 +13,10 @@
     cooldown = 30.0             # seconds between two alerts on one entity
     allowlist = ["+15550100"]   # entities the rule never alerts on
 
+    [[notify]]                  # notification targets (calltrace.notify.config)
+    kind = "webhook"
+    url = "https://example.org/hook"
+
 A table or key CallTrace does not know is an error (:class:`~calltrace.errors.UsageError`
 naming it and what is allowed): a typo must not silently turn a rule off or leave a
 threshold at its default. Values are checked against the type of the built-in default
@@ -28,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from calltrace.errors import UsageError
+from calltrace.notify.config import TargetConfig, parse_notify
 
 #: Keys of a rule table that are not parameters of the rule's class.
 RULE_KEYS = ("enabled", "cooldown", "allowlist")
 DETECT_KEYS = {"allowed_lateness": 1.0, "risk_half_life": 3600.0}
-SECTIONS = ("detect", "rules")
+SECTIONS = ("detect", "rules", "notify")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +57,7 @@ class Config:
     allowed_lateness: float = 1.0
     risk_half_life: float = 3600.0
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+    notify: tuple[TargetConfig, ...] = ()  # [[notify]] targets (calltrace.notify.config)
 
     def rule(self, rule_id: str) -> RuleConfig:
         return self.rules.get(rule_id) or RuleConfig()
@@ -103,6 +109,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         allowed_lateness=values["allowed_lateness"],
         risk_half_life=values["risk_half_life"],
         rules=rules,
+        notify=parse_notify(data.get("notify", [])),
     )
 
 

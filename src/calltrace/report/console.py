@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from calltrace.report.jsondoc import iso
-from calltrace.report.ladder import LadderStep, kind_for, label_for, render
+from calltrace.report.ladder import render, steps_from_messages
 
 STATE_STYLES = {
     "completed": "green",
@@ -290,16 +290,7 @@ def call_details(call: Mapping[str, Any]) -> Table:
 
 def ladder(messages: Iterable[Mapping[str, Any]]) -> Group:
     """The coloured ladder diagram of stored messages (rows of ``sip_messages``)."""
-    steps = [
-        LadderStep(
-            ts=m["ts"],
-            src=f"{m['src_ip']}:{m['src_port']}",
-            dst=f"{m['dst_ip']}:{m['dst_port']}",
-            label=label_for(m["method"], m["status"], m["reason"], m["is_request"]),
-            kind=kind_for(m["status"], m["is_request"]),
-        )
-        for m in messages
-    ]
+    steps = steps_from_messages(messages)
     return Group(*(Text(line, style=KIND_STYLES.get(kind, "")) for line, kind in render(steps)))
 
 

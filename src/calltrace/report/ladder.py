@@ -18,8 +18,9 @@ message, time relative to the first message on the left.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 TIME_WIDTH = 12
 MIN_GAP = 25
@@ -47,16 +48,31 @@ def kind_for(status: int | None, is_request: bool) -> str:
     return f"{status // 100}xx"
 
 
+def steps_from_messages(messages: Iterable[Mapping[str, Any]]) -> list[LadderStep]:
+    """Ladder steps of stored messages (rows of ``sip_messages``), in their order."""
+    return [
+        LadderStep(
+            ts=m["ts"],
+            src=f"{m['src_ip']}:{m['src_port']}",
+            dst=f"{m['dst_ip']}:{m['dst_port']}",
+            label=label_for(m["method"], m["status"], m["reason"], m["is_request"]),
+            kind=kind_for(m["status"], m["is_request"]),
+        )
+        for m in messages
+    ]
+
+
+def endpoints_of(steps: Iterable[LadderStep]) -> list[str]:
+    """The columns: every ``ip:port`` in order of first appearance."""
+    return list(dict.fromkeys(end for step in steps for end in (step.src, step.dst)))
+
+
 def render(steps: Iterable[LadderStep]) -> list[tuple[str, str]]:
     """(line, kind) pairs: a header of endpoints, then one arrow per message."""
     steps = list(steps)
     if not steps:
         return []
-    endpoints: list[str] = []
-    for step in steps:
-        for end in (step.src, step.dst):
-            if end not in endpoints:
-                endpoints.append(end)
+    endpoints = endpoints_of(steps)
     gap = max([MIN_GAP, *(len(s.label) + 6 for s in steps), *(len(e) + 2 for e in endpoints)])
     columns = [TIME_WIDTH + gap // 2 + i * gap for i in range(len(endpoints))]
     width = columns[-1] + gap // 2 + 1

@@ -15,6 +15,7 @@ file in which it ended.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ from calltrace.model import (
 )
 from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
+
+try:  # the bulk lane needs NumPy; without it every record takes the per-record path
+    from calltrace.pipeline_bulk import BulkLane
+except ImportError:  # pragma: no cover - numpy is a dependency; this is the fallback
+    BulkLane = None  # type: ignore[assignment,misc]
 
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
@@ -120,7 +126,12 @@ class Analyzer:
     """
 
     def __init__(
-        self, sink: Sink | None = None, *, keep_results: bool = True, heuristic_rtp: bool = False
+        self,
+        sink: Sink | None = None,
+        *,
+        keep_results: bool = True,
+        heuristic_rtp: bool = False,
+        bulk: bool | None = None,
     ) -> None:
         self.sink = sink
         self.keep_results = keep_results
@@ -129,6 +140,14 @@ class Analyzer:
         # RTP is found from the SDP of the calls; with heuristic_rtp, also without signalling
         # (as tshark's rtp.heuristic_rtp), at the risk of taking other UDP for RTP.
         self.media = MediaTracker(heuristic=heuristic_rtp)
+        # The bulk lane (pipeline_bulk.py, docs/performance.md): on unless bulk=False,
+        # CALLTRACE_NO_BULK=1 or NumPy is missing. It gives the same Analysis.
+        if bulk is None:
+            bulk = os.environ.get("CALLTRACE_NO_BULK", "") in ("", "0")
+        self.bulk: BulkLane | None = None
+        if bulk and BulkLane is not None:
+            self.bulk = BulkLane(self)
+            self.media = self.bulk.media
         self.rtp_streams: list[RtpStream] = []
         self.frames = FrameDecoder()
         self.files: list[FileResult] = []
@@ -145,6 +164,8 @@ class Analyzer:
     def begin_file(self, path: str) -> None:
         self._file = FileResult(path=path)
         self._reader = CaptureReader()
+        if self.bulk is not None:
+            self.bulk.begin_file()
         self._hash = hashlib.sha256()
         if self.sink is not None:
             self.sink.begin_file(path)
@@ -154,17 +175,21 @@ class Analyzer:
         result = self._current()
         result.bytes += len(chunk)
         self._hash.update(chunk)
+        if self.bulk is not None:
+            self.bulk.feed(chunk)
+            return
         self._reader.feed(chunk)
         self._drain()
 
     def end_file(self) -> FileResult:
         result = self._current()
+        closing = self.bulk.capture if self.bulk is not None else self._reader
         try:
-            self._reader.close()
+            closing.close()
         except DecodeError as err:
             self._record(err, packet=result.packets + 1 if result.packets else None, ts=None)
         result.sha256 = self._hash.hexdigest()
-        info = self._reader.info
+        info = closing.info
         if info is not None:
             result.format = info.format
             result.link_types = sorted(set(info.link_types))
@@ -227,6 +252,10 @@ class Analyzer:
         if result.first_ts is None:
             result.first_ts = record.ts
         result.last_ts = record.ts
+        self._frame(record)
+
+    def _frame(self, record: CaptureRecord) -> None:
+        """Frame decoding and what follows, without the per-file counters."""
         for item in self.frames.decode(record):
             if isinstance(item, DecodeError):
                 self._record(item, packet=record.number, ts=record.ts)
@@ -237,8 +266,11 @@ class Analyzer:
         if packet.transport == "udp" and not looks_like_sip(packet.payload):
             if packet.src_port in SIP_PORTS or packet.dst_port in SIP_PORTS:
                 self.stats.non_sip_on_sip_ports += 1
-            elif (err := self.media.observe(packet)) is not None:
-                self._record(err, packet=packet.number, ts=packet.ts)
+            else:
+                if self.bulk is not None:
+                    self.bulk.settle()  # media rows before this one go first
+                if (err := self.media.observe(packet)) is not None:
+                    self._record(err, packet=packet.number, ts=packet.ts)
             return
         try:
             message = parse_sip(packet)
@@ -290,6 +322,8 @@ class Analyzer:
             return  # the call tracker records the SDP problem with the call
         for media in sdp.media:
             if media.connection_ip and media.port:
+                if self.bulk is not None:
+                    self.bulk.before_expect(media.connection_ip, media.port, media.rtcp_port)
                 self.media.expect(
                     media.connection_ip,
                     media.port,
@@ -320,12 +354,16 @@ class Analyzer:
         )
 
     def _keep_error(self, record: DecodeErrorRecord) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()  # errors of media rows before this one go first
         self.stats.errors_by_kind[f"{record.layer}.{record.kind}"] += 1
         self._pending_errors.append(record)
         if self.keep_results:
             self.errors.append(record)
 
     def _flush(self, *, final: bool = False) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()
         finished = self.tracker.close() if final else self.tracker.pop_finished()
         for item in finished:
             if isinstance(item, Call):

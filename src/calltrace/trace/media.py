@@ -28,6 +28,7 @@ from calltrace.decode.rtcp import is_rtcp, parse_rtcp
 from calltrace.decode.rtp import (
     COMFORT_NOISE,
     STATIC_PAYLOADS,
+    TelephoneEvent,
     event_digit,
     looks_like_rtp,
     parse_rtp,
@@ -82,6 +83,9 @@ class MediaTracker:
     >>> [(s.ssrc, s.packets, s.lost, round(s.max_jitter_ms, 3)) for s in tracker.close()]
     [(7, 3, 0, 0.0)]
     """
+
+    #: What a new stream is made of; the bulk lane (trace/media_bulk.py) keeps columns.
+    stream_class: type[StreamStats]
 
     def __init__(
         self,
@@ -218,7 +222,7 @@ class MediaTracker:
         if stats is None:
             if len(self._streams) >= self.max_streams:
                 self._evict_oldest()
-            stats = StreamStats(key, exp)
+            stats = self.stream_class(key, exp)
             tuple4 = key[:4]
             prev = self._last_ssrc.get(tuple4)
             if prev is not None and prev != rtp.ssrc:
@@ -551,14 +555,17 @@ class StreamStats:
             ev = parse_telephone_event(packet.payload[start : start + rtp.payload_length])
         except DecodeError:
             return
+        self._dtmf_event(ev, packet.ts, packet.number, rtp.timestamp)
+
+    def _dtmf_event(self, ev: TelephoneEvent, ts: float, number: int, timestamp: int) -> None:
         cur = self.dtmf[-1] if self.dtmf else None
-        if cur is not None and cur[6] == rtp.timestamp and cur[0] == ev.event:
+        if cur is not None and cur[6] == timestamp and cur[0] == ev.event:
             cur[2] = max(int(cur[2]), ev.duration)  # type: ignore[call-overload]
             cur[4] = bool(cur[4]) or ev.end
             return
         if len(self.dtmf) < MAX_DTMF:
             self.dtmf.append(
-                [ev.event, packet.ts, ev.duration, ev.volume, ev.end, packet.number, rtp.timestamp]
+                [ev.event, ts, ev.duration, ev.volume, ev.end, number, timestamp]
             )
 
     def result(self) -> RtpStream:
@@ -628,3 +635,6 @@ class StreamStats:
             r_factor=r,
             mos=mos,
         )
+
+
+MediaTracker.stream_class = StreamStats  # set here: StreamStats is defined after the tracker

@@ -1,0 +1,459 @@
+"""The media tracker's batch entry: RTP kept as columns, figures computed at stream end.
+
+:class:`BulkMediaTracker` is a :class:`~calltrace.trace.media.MediaTracker` whose streams
+are :class:`StreamColumns`: instead of updating tshark's running figures packet by packet
+they keep their rows (arrival, packet number, sequence, RTP timestamp, payload type,
+marker, the first four payload bytes for telephone-events) in NumPy columns and compute
+the figures with :mod:`calltrace.trace.media_vec` when the stream is read. Memory per
+stream is bounded by the stream's own length (a 60 s stream at 50 packets/s is 3,000 rows
+of 41 bytes).
+
+:meth:`BulkMediaTracker.observe_columns` takes many UDP datagrams at once
+(:class:`MediaRows`) and does what :meth:`MediaTracker.observe` would do to each, in the
+same order where order matters:
+
+* the capture clock and the idle sweeps: rows are cut where ``observe`` would sweep, and
+  each piece is applied before the sweep runs;
+* which datagrams are media: decided once per address/port pair (the SDP expectations,
+  the rtcp ports, the heuristic's port rules), cached until :meth:`expect` changes them;
+* RTP headers are read for every row at once; rows that are RTCP, or announced media
+  whose header would not parse (an error to record), go through the scalar methods one by
+  one, in row order; they never touch an RTP stream's state;
+* SSRC changes per address/port pair, and the order in which new streams appear, are
+  those of the row order.
+
+The caller (the pipeline) must hand rows over before anything else that reads or changes
+the tracker (``expect`` on an endpoint the rows use, ``observe``, recording an error):
+that keeps the result equal to the per-packet path's, which the tests check on every
+corpus capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from calltrace.decode._construct import make_packet
+from calltrace.decode.ip import addr4
+from calltrace.decode.rtp import COMFORT_NOISE, parse_telephone_event
+from calltrace.errors import DecodeError
+from calltrace.model import Packet, RtpPacket, RtpStream
+from calltrace.trace.media import (
+    SWEEP_EVERY,
+    WELL_KNOWN_UDP,
+    Expectation,
+    MediaTracker,
+    StreamStats,
+    _Key,
+    _Payload,
+)
+from calltrace.trace.media_vec import stream_figures
+
+__all__ = ["BulkMediaTracker", "MediaRows", "StreamColumns"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+U8 = npt.NDArray[np.uint8]
+_Cols = tuple[F64, I64, I64, I64, I64, B, I64]  # ts, number, seq, rts, pt, marker, event
+
+_IGNORE, _RTP, _MUX, _RTCP, _HEURISTIC = range(5)
+MAX_ROUTES: Final = 65536
+_CN: Final = np.array(sorted(COMFORT_NOISE), dtype=np.int64)
+
+
+@dataclass(slots=True)
+class MediaRows:
+    """UDP datagrams over IPv4 as columns; ``data[payload[i] : payload[i] + length[i]]``."""
+
+    data: U8
+    ts: F64
+    number: I64
+    src: I64  # IPv4 address as an integer
+    sport: I64
+    dst: I64
+    dport: I64
+    payload: I64
+    length: I64
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def packet(self, i: int, names: dict[int, str]) -> Packet:
+        """Row ``i`` as the per-packet path's :class:`Packet`."""
+        at = int(self.payload[i])
+        return make_packet(
+            int(self.number[i]),
+            float(self.ts[i]),
+            _name(names, int(self.src[i])),
+            int(self.sport[i]),
+            _name(names, int(self.dst[i])),
+            int(self.dport[i]),
+            "udp",
+            self.data[at : at + int(self.length[i])].tobytes(),
+        )
+
+
+def _name(names: dict[int, str], ip: int) -> str:
+    name = names.get(ip)
+    if name is None:
+        if len(names) >= MAX_ROUTES:
+            names.clear()
+        name = names[ip] = addr4(ip.to_bytes(4, "big"))
+    return name
+
+
+class StreamColumns(StreamStats):
+    """A stream kept as columns; :meth:`result` computes tshark's figures from them."""
+
+    def __init__(self, key: _Key, exp: Expectation | None) -> None:
+        super().__init__(key, exp)
+        self.rows = 0
+        self.exp_row: int | None = 0 if exp is not None else None
+        self.origin = 0.0
+        self._parts: list[_Cols] = []
+        self._single: list[tuple[float, int, int, int, int, bool, int]] = []
+
+    def _start(self, origin: float, ts: float, number: int, count: int) -> None:
+        if self.exp is not None and self.exp_row is None:
+            self.exp_row = self.rows  # payload names from here on may use the SDP
+        if self.rows == 0:
+            self.origin, self.first_ts, self.first_number = origin, ts, number
+        self.rows += count
+
+    def add(self, packet: Packet, rtp: RtpPacket, origin: float) -> None:
+        """One packet from the per-packet path (rare in the bulk lane)."""
+        self._start(origin, packet.ts, packet.number, 1)
+        at = rtp.payload_offset
+        event = (
+            int.from_bytes(packet.payload[at : at + 4], "big") if rtp.payload_length >= 4 else -1
+        )
+        self._single.append(
+            (
+                packet.ts,
+                packet.number,
+                rtp.sequence,
+                rtp.timestamp,
+                rtp.payload_type,
+                rtp.marker,
+                event,
+            )
+        )
+        self.last_ts, self.last_number = packet.ts, packet.number
+
+    def add_columns(self, cols: _Cols, origin: float) -> None:
+        """Rows of this stream, in arrival order."""
+        self._settle()
+        self._start(origin, float(cols[0][0]), int(cols[1][0]), len(cols[0]))
+        self._parts.append(cols)
+        self.last_ts, self.last_number = float(cols[0][-1]), int(cols[1][-1])
+
+    def _settle(self) -> None:
+        if not self._single:
+            return
+        ts, number, seq, rts, pt, marker, event = zip(*self._single, strict=True)
+        self._parts.append(
+            (
+                np.array(ts, dtype=np.float64),
+                np.array(number, dtype=np.int64),
+                np.array(seq, dtype=np.int64),
+                np.array(rts, dtype=np.int64),
+                np.array(pt, dtype=np.int64),
+                np.array(marker, dtype=bool),
+                np.array(event, dtype=np.int64),
+            )
+        )
+        self._single = []
+
+    def columns(self) -> _Cols:
+        """Every row so far, joined once (later reads reuse the join)."""
+        self._settle()
+        if len(self._parts) > 1:
+            joined = tuple(np.concatenate(col) for col in zip(*self._parts, strict=True))
+            self._parts = [joined]  # type: ignore[list-item]
+        return self._parts[0]
+
+    def result(self) -> RtpStream:
+        """tshark's figures from the columns (trace/media_vec.py), then the scalar result()."""
+        ts, number, seq, rts, pt, marker, event = self.columns()
+        self.payloads = {}
+        uniq, first = np.unique(pt, return_index=True)
+        for at in np.argsort(first, kind="stable").tolist():
+            use_exp = self.exp_row is not None and int(first[at]) >= self.exp_row
+            self.payloads[int(uniq[at])] = _Payload(int(uniq[at]), self.exp if use_exp else None)
+        which = np.searchsorted(uniq, pt)
+        infos = [self.payloads[int(p)] for p in uniq.tolist()]
+        clock = np.array([i.clock for i in infos], dtype=np.int64)[which]
+        is_event = np.array([i.event for i in infos], dtype=bool)[which]
+        buffered = (clock != 0) & ~is_event & ~np.isin(pt, _CN)
+        now = (ts - self.origin) * 1000.0
+        fig = stream_figures(now, ts, seq, rts, pt, marker, clock, buffered)
+        self.total = len(ts)
+        self.start_seq, self.stop_seq = int(seq[0]), int(seq[-1])
+        self.first_pt = int(pt[0])
+        self.cycles, self.seq_errors, self.wrong_ts = fig.cycles, fig.seq_errors, fig.wrong_ts
+        self.problem, self.markers, self.cn = fig.problem, fig.markers, fig.cn
+        self.min_delta, self.max_delta, self.mean_delta = (
+            fig.min_delta,
+            fig.max_delta,
+            fig.mean_delta,
+        )
+        self.min_jitter, self.max_jitter, self.mean_jitter = (
+            fig.min_jitter,
+            fig.max_jitter,
+            fig.mean_jitter,
+        )
+        self.max_skew = fig.max_skew
+        self.fixed.discarded, self.adaptive.discarded = fig.fixed_discards, fig.adaptive_discards
+        self.dtmf = []
+        for i in np.flatnonzero(is_event & (event >= 0)).tolist():
+            ev = parse_telephone_event(int(event[i]).to_bytes(4, "big"))
+            self._dtmf_event(ev, float(ts[i]), int(number[i]), int(rts[i]))
+        return super().result()
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What ``observe`` does with datagrams between two endpoints (fixed until ``expect``)."""
+
+    kind: int
+    exp: Expectation | None
+    four: tuple[str, int, str, int]
+
+
+class _Header:
+    """RTP/RTCP header fields of many datagrams (decode/rtp.py's rules, as arrays)."""
+
+    def __init__(self, data: U8, at: I64, size: I64) -> None:
+        self._data, self._at, self._size = data, at, size
+        byte = self._byte
+        zero = np.zeros(len(at), dtype=np.int64)
+        b0, b1 = byte(zero), byte(zero + 1)
+        self.rtcp: B = (size >= 8) & (b0 >> 6 == 2) & (b1 >= 192) & (b1 <= 223)
+        ok = (size >= 12) & (b0 >> 6 == 2)
+        off = 12 + 4 * (b0 & 0x0F)
+        ok &= off <= size
+        ext = (b0 & 0x10) != 0
+        ok &= ~ext | (off + 4 <= size)
+        end = off + 4 + 4 * (byte(off + 2) * 256 + byte(off + 3))
+        ok &= ~ext | (end <= size)
+        off = np.where(ext, end, off)
+        padded = (b0 & 0x20) != 0
+        pad = np.where(padded, byte(size - 1), 0)
+        ok &= ~padded | ((size != off) & (pad != 0) & (off + pad <= size))
+        self.clean: B = ok  # parse_rtp would succeed
+        self.pt: I64 = b1 & 0x7F
+        self.looks: B = ok & ~((self.pt >= 72) & (self.pt <= 76))  # looks_like_rtp
+        self.marker: B = b1 >= 128
+        self.seq: I64 = byte(zero + 2) * 256 + byte(zero + 3)
+        self.rts = self._word(zero + 4)
+        self.ssrc = self._word(zero + 8)
+        self.event: I64 = np.where(size - off - pad >= 4, self._word(off), -1)
+
+    def _byte(self, rel: I64) -> I64:
+        """``payload[rel]`` of every row, 0 where ``rel`` is outside the datagram."""
+        ok = (rel >= 0) & (rel < self._size)
+        at = np.where(ok, self._at + rel, 0)
+        out: I64 = np.where(ok, self._data[np.minimum(at, max(len(self._data) - 1, 0))], 0)
+        return out.astype(np.int64)
+
+    def _word(self, rel: I64) -> I64:
+        byte = self._byte
+        out: I64 = byte(rel) * 16777216 + byte(rel + 1) * 65536 + byte(rel + 2) * 256
+        return out + byte(rel + 3)
+
+
+class BulkMediaTracker(MediaTracker):
+    """A :class:`MediaTracker` with a batch entry, :meth:`observe_columns`.
+
+    >>> import numpy as np
+    >>> rtp = b"".join(bytes([0x80, 0, 0, i]) + (160 * i).to_bytes(4, "big")
+    ...                + b"\\x00\\x00\\x00\\x07" + bytes(160) for i in range(3))
+    >>> col = lambda *v: np.array(v)
+    >>> tracker = BulkMediaTracker(heuristic=True)
+    >>> tracker.observe_columns(MediaRows(data=np.frombuffer(rtp, np.uint8),
+    ...     ts=col(0.0, 0.02, 0.04), number=col(1, 2, 3), src=col(1, 1, 1),
+    ...     sport=col(4000, 4000, 4000), dst=col(2, 2, 2), dport=col(5000, 5000, 5000),
+    ...     payload=col(0, 172, 344), length=col(172, 172, 172)))
+    []
+    >>> [(s.ssrc, s.packets, s.lost, s.src_ip) for s in tracker.close()]
+    [(7, 3, 0, '0.0.0.1')]
+    """
+
+    stream_class = StreamColumns
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self._routes: dict[tuple[int, int], _Route] = {}
+        self._names: dict[int, str] = {}
+
+    def expect(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        """As :meth:`MediaTracker.expect`; forgets the cached routes."""
+        self._routes.clear()
+        super().expect(*args, **kwargs)  # type: ignore[arg-type]
+
+    def observe_columns(self, rows: MediaRows) -> list[tuple[int, float, DecodeError]]:
+        """Take many UDP datagrams; returns ``(packet, ts, error)`` for bad announced media,
+        in row order (what ``observe`` would have returned for each)."""
+        n = len(rows)
+        errors: list[tuple[int, float, DecodeError]] = []
+        if n == 0:
+            return errors
+        if self._origin is None:
+            self._origin = float(rows.ts[0])
+        clock = np.maximum.accumulate(np.maximum(rows.ts, self._now))
+        lo = 0
+        while True:
+            due = np.flatnonzero(clock[lo:] - self._swept >= SWEEP_EVERY)
+            hi = lo + int(due[0]) if len(due) else n
+            if hi > lo:
+                self._segment(rows, lo, hi, errors)
+            if hi >= n:
+                break
+            self._now = float(clock[hi])
+            self._sweep()
+            lo = hi
+        self._now = float(clock[-1])
+        return errors
+
+    # -- one piece between sweeps -------------------------------------------------------
+
+    def _segment(
+        self, rows: MediaRows, lo: int, hi: int, errors: list[tuple[int, float, DecodeError]]
+    ) -> None:
+        part = slice(lo, hi)
+        keys = np.empty(hi - lo, dtype=[("a", "<u8"), ("b", "<i8")])
+        keys["a"] = (rows.src[part].astype(np.uint64) << np.uint64(32)) | rows.dst[
+            part
+        ].astype(np.uint64)
+        keys["b"] = rows.sport[part] * 65536 + rows.dport[part]
+        pairs, inverse = np.unique(keys, return_inverse=True)
+        routes = [self._route(int(a), int(b)) for a, b in pairs.tolist()]
+        kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
+        head = _Header(rows.data, rows.payload[part], rows.length[part])
+        rtp_kind = (kind == _RTP) | ((kind == _MUX) & ~head.rtcp)
+        bulk = (rtp_kind & head.clean) | ((kind == _HEURISTIC) & head.looks)
+        rtcp = (kind == _RTCP) | ((kind == _MUX) & head.rtcp)
+        rtcp |= (kind == _HEURISTIC) & ~head.looks & head.rtcp
+        single = np.flatnonzero(rtcp | (rtp_kind & ~head.clean))
+        for i in single.tolist():
+            self._one(rows, lo + i, routes[int(inverse[i])], bool(rtcp[i]), errors)
+        take = np.flatnonzero(bulk)
+        if len(take):
+            self._streams_of(rows, lo, take, inverse, routes, head)
+
+    def _one(
+        self,
+        rows: MediaRows,
+        i: int,
+        route: _Route,
+        rtcp: bool,
+        errors: list[tuple[int, float, DecodeError]],
+    ) -> None:
+        """A row for the scalar methods: RTCP, or announced RTP that will not parse."""
+        packet = rows.packet(i, self._names)
+        try:
+            if rtcp:
+                self._observe_rtcp(packet, route.exp)
+            else:
+                self._observe_rtp(packet, route.exp)
+        except DecodeError as err:
+            if route.kind == _HEURISTIC:
+                return  # unannounced and not RTCP after all: not media
+            key = f"{err.layer}.{err.kind}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+            errors.append((packet.number, packet.ts, err))
+
+    def _streams_of(
+        self,
+        rows: MediaRows,
+        lo: int,
+        take: I64,
+        inverse: I64,
+        routes: list[_Route],
+        head: _Header,
+    ) -> None:
+        pair = inverse[take].astype(np.int64)
+        ssrc = head.ssrc[take]
+        stream_key = pair * (1 << 32) + ssrc
+        _, first, sid = np.unique(stream_key, return_index=True, return_inverse=True)
+        count = len(first)
+        if len(self._streams) + count > self.max_streams:
+            for i in take.tolist():  # near the bound: the scalar path evicts as it goes
+                route = routes[int(inverse[i])]
+                self._observe_rtp(rows.packet(lo + i, self._names), route.exp)
+            return
+        changes = self._ssrc_changes(pair, ssrc, sid, routes, count)
+        at = take + lo
+        order = np.argsort(sid, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(sid, minlength=count))))
+        cols: _Cols = (
+            rows.ts[at][order],
+            rows.number[at][order],
+            head.seq[take][order],
+            head.rts[take][order],
+            head.pt[take][order],
+            head.marker[take][order],
+            head.event[take][order],
+        )
+        origin = self._origin or 0.0
+        for g in np.argsort(first, kind="stable").tolist():  # new streams in row order
+            route = routes[int(pair[first[g]])]
+            key = (*route.four, int(ssrc[first[g]]))
+            stats = self._streams.get(key)
+            if stats is None:
+                stats = self._streams[key] = StreamColumns(key, route.exp)
+            elif route.exp is not None and stats.exp is None:
+                stats.exp = route.exp
+            stats.ssrc_changes += int(changes[g])
+            a, b = int(bounds[g]), int(bounds[g + 1])
+            piece = tuple(col[a:b] for col in cols)
+            assert isinstance(stats, StreamColumns)
+            stats.add_columns(piece, origin)  # type: ignore[arg-type]
+        self.rtp_packets += len(take)
+
+    def _ssrc_changes(
+        self, pair: I64, ssrc: I64, sid: I64, routes: list[_Route], count: int
+    ) -> npt.NDArray[np.float64]:
+        """Per stream, rows whose SSRC differs from the pair's previous row (``_last_ssrc``)."""
+        order = np.argsort(pair, kind="stable")
+        p, s = pair[order], ssrc[order]
+        starts = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
+        changed = np.zeros(len(p), dtype=bool)
+        changed[1:] = (p[1:] == p[:-1]) & (s[1:] != s[:-1])
+        ends = np.concatenate((starts[1:], [len(p)])) - 1
+        for st, en in zip(starts.tolist(), ends.tolist(), strict=True):
+            four = routes[int(p[st])].four
+            prev = self._last_ssrc.get(four)
+            changed[st] = prev is not None and prev != int(s[st])
+            self._last_ssrc[four] = int(s[en])
+        return np.bincount(sid[order], weights=changed, minlength=count)
+
+    def _route(self, a: int, b: int) -> _Route:
+        route = self._routes.get((a, b))
+        if route is not None:
+            return route
+        src, dst = _name(self._names, a >> 32), _name(self._names, a & 0xFFFFFFFF)
+        sport, dport = b >> 16, b & 0xFFFF
+        exp = self._expect.get((dst, dport)) or self._expect.get((src, sport))
+        kind = _IGNORE
+        if exp is not None:
+            kind = _MUX if exp.rtcp_mux else _RTP
+        else:
+            exp = self._rtcp_ports.get((dst, dport)) or self._rtcp_ports.get((src, sport))
+            if exp is not None:
+                kind = _RTCP
+            elif self.heuristic and not (
+                sport in WELL_KNOWN_UDP
+                or dport in WELL_KNOWN_UDP
+                or (dst, dport) in self._blocked
+                or (src, sport) in self._blocked
+            ):
+                kind = _HEURISTIC
+        if len(self._routes) >= MAX_ROUTES:
+            self._routes.clear()
+        route = self._routes[(a, b)] = _Route(kind, exp, (src, sport, dst, dport))
+        return route

@@ -183,6 +183,8 @@ class Analyzer:
 
     def end_file(self) -> FileResult:
         result = self._current()
+        if self.bulk is not None:
+            self.bulk.end_file()
         closing = self.bulk.capture if self.bulk is not None else self._reader
         try:
             closing.close()

@@ -78,11 +78,18 @@ class BulkLane:
         self.capture = BulkCapture()
 
     def feed(self, chunk: bytes) -> None:
-        """Decode every complete record in ``chunk`` (plus what earlier chunks left)."""
-        an = self.analyzer
+        """Take a chunk; records are decoded once a batch's worth is buffered."""
         self.capture.feed(chunk)
+        self._drain(final=False)
+
+    def end_file(self) -> None:
+        """Decode every complete record left (then the caller closes the capture)."""
+        self._drain(final=True)
+
+    def _drain(self, *, final: bool) -> None:
+        an = self.analyzer
         errors = 0
-        for item in self.capture.batches():
+        for item in self.capture.batches(final=final):
             if isinstance(item, RecordBatch):
                 errors = 0
                 self._batch(item)

@@ -25,19 +25,21 @@ Errors match the per-record reader's: a record length that cannot be trusted end
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+import os
+
 from calltrace.decode._construct import make_record
 from calltrace.decode.pcap import MAX_RECORD, CaptureReader
 from calltrace.errors import DecodeError, MalformedInput, Truncated, Unsupported
 from calltrace.model import CaptureInfo, CaptureRecord
 
-__all__ = ["BulkCapture", "RecordBatch", "UdpColumns", "classify_udp"]
+__all__ = ["BulkCapture", "RecordBatch", "UdpColumns", "classify_udp", "walk", "windows"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -51,7 +53,13 @@ _PCAP_MAGIC: Final = {
     b"\xa1\xb2\x3c\x4d": (">", True),
 }
 #: Records gathered into one batch from pcapng (the objects exist already; cap memory).
-PCAPNG_BATCH: Final = 4096
+PCAPNG_BATCH: Final = 16384
+#: Bytes of classic pcap cut into one batch: fewer, larger batches amortise the per-batch
+#: NumPy calls (a batch's columns take about 4x its record count in int64s).
+BATCH_BYTES: Final = 8 << 20
+#: Bytes of each frame read at once by :func:`classify_udp` (link + IPv4 with options +
+#: UDP header + the first payload byte fit; a frame needing more goes the per-record way).
+WINDOW: Final = 96
 _VLAN: Final = (0x8100, 0x88A8, 0x9100)
 
 
@@ -111,21 +119,32 @@ class BulkCapture:
         self._dead = False
         self._header = False
         self._closed = False
+        self._chunks: list[bytes] = []  # fed since the last cut, joined once at the next
+        self._pending = 0
 
     def feed(self, data: bytes) -> None:
         """Append bytes read from the file."""
         if self._reader is not None:
             self._reader.feed(data)
-        elif not self._dead:
-            self._buf = self._buf + data if self._buf else bytes(data)
+        elif not self._dead and data:
+            self._chunks.append(bytes(data))
+            self._pending += len(data)
 
-    def batches(self) -> Iterator[RecordBatch | CaptureInfo | DecodeError]:
-        """Everything complete so far. Errors are yielded, not raised."""
+    def _join(self) -> None:
+        if self._chunks:
+            self._buf = b"".join([self._buf, *self._chunks])
+            self._chunks, self._pending = [], 0
+
+    def batches(self, *, final: bool = False) -> Iterator[RecordBatch | CaptureInfo | DecodeError]:
+        """Everything complete so far. Errors are yielded, not raised. Classic pcap is cut
+        once :data:`BATCH_BYTES` are buffered, or at once when ``final`` (end of file)."""
         if self._reader is None and not self._header and not self._dead:
+            self._join()
             yield from self._sniff()
         if self._reader is not None:
             yield from self._from_reader(self._reader)
-        elif self._header and not self._dead:
+        elif self._header and not self._dead and (final or self._pending >= BATCH_BYTES):
+            self._join()
             yield from self._pcap()
 
     def close(self) -> None:
@@ -136,6 +155,7 @@ class BulkCapture:
         if self._reader is not None:
             self._reader.close()
             return
+        self._join()
         if self._dead or not self._buf:
             return
         what = "record" if self._header else "file header"
@@ -209,11 +229,11 @@ class BulkCapture:
 
     def _pcap(self) -> Iterator[RecordBatch | DecodeError]:
         buf = self._buf
-        starts, pos, bad = _walk(buf, self._endian, self._snaplen)
-        if starts:
-            yield self._pcap_batch(buf, starts)
+        starts, pos, bad = walk(buf, self._endian == "<", self._snaplen, MAX_RECORD)
+        if len(starts):
+            yield self._pcap_batch(buf, np.frombuffer(starts, dtype=np.int64))
         self._buf = buf[pos:]
-        if bad is not None:
+        if bad >= 0:
             self._dead = True
             self._buf = b""
             yield MalformedInput(
@@ -222,9 +242,8 @@ class BulkCapture:
                 kind="bad_record_length",
             )
 
-    def _pcap_batch(self, buf: bytes, starts: list[int]) -> RecordBatch:
-        n = len(starts)
-        at = np.array(starts, dtype=np.int64)
+    def _pcap_batch(self, buf: bytes, at: I64) -> RecordBatch:
+        n = len(at)
         u8 = np.frombuffer(buf, dtype=np.uint8)
         head = u8[at[:, None] + np.arange(16)].copy().view(self._endian + "u4").astype(np.int64)
         sec, frac, caplen, orig = head[:, 0], head[:, 1], head[:, 2], head[:, 3]
@@ -243,23 +262,42 @@ class BulkCapture:
         )
 
 
-def _walk(buf: bytes, endian: str, snaplen: int) -> tuple[list[int], int, int | None]:
-    """Offsets of the whole records in ``buf``, where the next one starts, and the
-    captured length of a record whose length cannot be trusted (the file ends there)."""
-    unpack = struct.Struct(endian + "I").unpack_from
+def walk_pure(
+    buf: bytes, little_endian: bool, snaplen: int, max_record: int
+) -> tuple[bytes, int, int]:
+    """Offsets of the whole records in ``buf`` (native int64s, as bytes), where the next
+    one starts, and the captured length of a record whose length cannot be trusted (the
+    file ends there) or -1. The reference for the native ``_bulkfast.walk``."""
+    unpack = struct.Struct("<I" if little_endian else ">I").unpack_from
     starts: list[int] = []
     append = starts.append
     pos, end = 0, len(buf)
     while pos + 16 <= end:
         (caplen,) = unpack(buf, pos + 8)
-        if caplen > MAX_RECORD and caplen > snaplen:
-            return starts, pos, caplen
+        if caplen > max_record and caplen > snaplen:
+            return np.array(starts, dtype=np.int64).tobytes(), pos, caplen
         stop = pos + 16 + caplen
         if stop > end:
             break
         append(pos)
         pos = stop
-    return starts, pos, None
+    return np.array(starts, dtype=np.int64).tobytes(), pos, -1
+
+
+def _native_walk() -> Callable[[bytes, bool, int, int], tuple[bytes, int, int]] | None:
+    if os.environ.get("CALLTRACE_PURE_PYTHON"):
+        return None
+    try:
+        from calltrace.decode import _bulkfast
+    except ImportError:
+        return None
+    return _bulkfast.walk
+
+
+_NATIVE = _native_walk()
+#: True when the record walk is native (the C helper built); else the pure loop runs.
+FAST: Final = _NATIVE is not None
+walk: Final = _NATIVE if _NATIVE is not None else walk_pure
 
 
 def _batch_of(records: list[CaptureRecord]) -> RecordBatch:
@@ -278,6 +316,33 @@ def _batch_of(records: list[CaptureRecord]) -> RecordBatch:
         interface=np.fromiter((r.interface for r in records), dtype=np.int64, count=len(records)),
         records=records,
     )
+
+
+def windows(u8: U8, start: I64, width: int) -> U8:
+    """``u8[start[i] : start[i] + width]`` for every i as one (n, width) array, zero-padded
+    past the end: one gather through a sliding-window view, no index matrix.
+
+    >>> windows(np.arange(5, dtype=np.uint8), np.array([0, 3]), 3).tolist()
+    [[0, 1, 2], [3, 4, 0]]
+    """
+    n = len(start)
+    size = len(u8)
+    if size >= width:
+        view = np.lib.stride_tricks.sliding_window_view(u8, width)
+        inside = start <= size - width
+        if inside.all():
+            out: U8 = view[start]
+            return out
+        out = np.zeros((n, width), dtype=np.uint8)
+        out[inside] = view[start[inside]]
+        rest = np.flatnonzero(~inside)
+    else:
+        out = np.zeros((n, width), dtype=np.uint8)
+        rest = np.arange(n)
+    for i in rest.tolist():
+        piece = u8[int(start[i]) : int(start[i]) + width]
+        out[i, : len(piece)] = piece
+    return out
 
 
 @dataclass(slots=True)
@@ -308,15 +373,17 @@ def classify_udp(batch: RecordBatch) -> UdpColumns:
     (True, 7, 4, 128)
     """
     u8 = np.frombuffer(batch.data, dtype=np.uint8)
-    size = len(u8)
     start, caplen, link = batch.start, batch.caplen, batch.link
+    window = windows(u8, start, WINDOW)
+    flat = window.reshape(-1)
+    base = np.arange(len(start), dtype=np.int64) * WINDOW
+    reach = np.minimum(caplen, WINDOW)  # bytes of the window that belong to the frame
 
     def byte(rel: I64) -> I64:
-        """``data[start + rel]``, or -1 past the frame (never read out of bounds)."""
-        ok = (rel >= 0) & (rel < caplen)
-        at = np.where(ok, start + rel, 0)
-        got = u8[np.minimum(at, max(size - 1, 0))].astype(np.int64) if size else 0
-        out: I64 = np.where(ok, got, -1)
+        """``frame[rel]``, or -1 where ``rel`` is outside the frame or the window."""
+        ok = (rel >= 0) & (rel < reach)
+        got = flat[base + np.minimum(np.maximum(rel, 0), WINDOW - 1)]
+        out: I64 = np.where(ok, got.astype(np.int64), -1)
         return out
 
     def word(rel: I64) -> I64:
@@ -355,7 +422,7 @@ def classify_udp(batch: RecordBatch) -> UdpColumns:
     ok &= (frag >= 0) & ((frag & 0x3FFF) == 0) & (proto == 17)
     udp = off + hlen
     ulen = word(udp + 4)
-    ok &= (total - hlen >= 8) & (ulen >= 8) & (ulen <= total - hlen)
+    ok &= (total - hlen >= 8) & (ulen >= 8) & (ulen <= total - hlen) & (udp + 9 <= WINDOW)
     length = np.where(ok, ulen - 8, 0)
 
     def addr(rel: I64) -> I64:

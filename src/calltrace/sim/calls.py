@@ -67,6 +67,7 @@ class CallSpec:
     media: bool = False
     max_talk_s: float | None = None  # cap on talk time (keeps a sample small)
     a_display: str | None = None
+    talk_s: float | None = None  # a fixed talk time instead of the lognormal draw
 
 
 class CallBuilder:
@@ -286,6 +287,8 @@ def _answer_and_talk(cb: CallBuilder, inv: Request, ringing_at: int) -> None:
     ack = cb.in_dialog("ACK")
     plan.send_request(cb.hop(), cb.a, cb.b, ack)
     talk_s = _lognormal_s(rng, 60.0, 1.1, 2.0, 3600.0)
+    if spec.talk_s is not None:
+        talk_s = spec.talk_s
     if spec.max_talk_s is not None:
         talk_s = min(talk_s, spec.max_talk_s)
     end = answered + int(talk_s * NS)

@@ -18,7 +18,12 @@ from typing import Final
 
 from calltrace.sim.engine import ScenarioFn, SimConfig, Simulation
 
-BUILTINS: Final = ("calltrace.sim.office", "calltrace.sim.carrier", "calltrace.sim.demo")
+BUILTINS: Final = (
+    "calltrace.sim.office",
+    "calltrace.sim.carrier",
+    "calltrace.sim.demo",
+    "calltrace.sim.media",
+)
 
 
 @dataclass(frozen=True, slots=True)

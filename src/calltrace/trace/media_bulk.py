@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calltrace.decode._construct import make_packet
+from calltrace.decode.bulk import windows
 from calltrace.decode.ip import addr4
 from calltrace.decode.rtp import COMFORT_NOISE, parse_telephone_event
 from calltrace.errors import DecodeError
@@ -225,45 +226,60 @@ class _Route:
 
 
 class _Header:
-    """RTP/RTCP header fields of many datagrams (decode/rtp.py's rules, as arrays)."""
+    """RTP/RTCP header fields of many datagrams (decode/rtp.py's rules, as arrays).
+
+    The fixed 12 bytes and the next 4 (a telephone-event right after a plain header) come
+    from one 16-byte window per datagram; only datagrams with CSRCs, an extension or
+    padding are read again at their own offsets.
+    """
 
     def __init__(self, data: U8, at: I64, size: I64) -> None:
-        self._data, self._at, self._size = data, at, size
-        byte = self._byte
-        zero = np.zeros(len(at), dtype=np.int64)
-        b0, b1 = byte(zero), byte(zero + 1)
+        win = windows(data, at, 16).astype(np.int64)
+        win[np.arange(16)[None, :] >= size[:, None]] = 0  # bytes past the datagram
+        b0, b1 = win[:, 0], win[:, 1]
         self.rtcp: B = (size >= 8) & (b0 >> 6 == 2) & (b1 >= 192) & (b1 <= 223)
-        ok = (size >= 12) & (b0 >> 6 == 2)
-        off = 12 + 4 * (b0 & 0x0F)
-        ok &= off <= size
-        ext = (b0 & 0x10) != 0
-        ok &= ~ext | (off + 4 <= size)
-        end = off + 4 + 4 * (byte(off + 2) * 256 + byte(off + 3))
-        ok &= ~ext | (end <= size)
-        off = np.where(ext, end, off)
-        padded = (b0 & 0x20) != 0
-        pad = np.where(padded, byte(size - 1), 0)
-        ok &= ~padded | ((size != off) & (pad != 0) & (off + pad <= size))
-        self.clean: B = ok  # parse_rtp would succeed
         self.pt: I64 = b1 & 0x7F
-        self.looks: B = ok & ~((self.pt >= 72) & (self.pt <= 76))  # looks_like_rtp
         self.marker: B = b1 >= 128
-        self.seq: I64 = byte(zero + 2) * 256 + byte(zero + 3)
-        self.rts = self._word(zero + 4)
-        self.ssrc = self._word(zero + 8)
-        self.event: I64 = np.where(size - off - pad >= 4, self._word(off), -1)
+        self.seq: I64 = win[:, 2] * 256 + win[:, 3]
+        self.rts: I64 = _be32(win, 4)
+        self.ssrc: I64 = _be32(win, 8)
+        ok = (size >= 12) & (b0 >> 6 == 2)
+        self.event: I64 = np.where(size >= 16, _be32(win, 12), -1)
+        odd = np.flatnonzero(ok & ((b0 & 0x3F) != 0))
+        if len(odd):
+            ok[odd], self.event[odd] = _odd(data, at[odd], size[odd], b0[odd])
+        self.clean: B = ok  # parse_rtp would succeed
+        self.looks: B = ok & ~((self.pt >= 72) & (self.pt <= 76))  # looks_like_rtp
 
-    def _byte(self, rel: I64) -> I64:
-        """``payload[rel]`` of every row, 0 where ``rel`` is outside the datagram."""
-        ok = (rel >= 0) & (rel < self._size)
-        at = np.where(ok, self._at + rel, 0)
-        out: I64 = np.where(ok, self._data[np.minimum(at, max(len(self._data) - 1, 0))], 0)
-        return out.astype(np.int64)
 
-    def _word(self, rel: I64) -> I64:
-        byte = self._byte
-        out: I64 = byte(rel) * 16777216 + byte(rel + 1) * 65536 + byte(rel + 2) * 256
-        return out + byte(rel + 3)
+def _be32(win: I64, col: int) -> I64:
+    out: I64 = (win[:, col] << 24) | (win[:, col + 1] << 16) | (win[:, col + 2] << 8)
+    return out | win[:, col + 3]
+
+
+def _odd(data: U8, at: I64, size: I64, b0: I64) -> tuple[B, I64]:
+    """Validity and event word of datagrams with CSRCs, an extension or padding."""
+    top = max(len(data) - 1, 0)
+
+    def byte(rel: I64) -> I64:
+        inside = (rel >= 0) & (rel < size)
+        got = data[np.minimum(np.where(inside, at + rel, 0), top)].astype(np.int64)
+        out: I64 = np.where(inside, got, 0)
+        return out
+
+    off = 12 + 4 * (b0 & 0x0F)
+    ok = off <= size
+    ext = (b0 & 0x10) != 0
+    ok &= ~ext | (off + 4 <= size)
+    end = off + 4 + 4 * (byte(off + 2) * 256 + byte(off + 3))
+    ok &= ~ext | (end <= size)
+    off = np.where(ext, end, off)
+    padded = (b0 & 0x20) != 0
+    pad = np.where(padded, byte(size - 1), 0)
+    ok &= ~padded | ((size != off) & (pad != 0) & (off + pad <= size))
+    word = (byte(off) << 24) | (byte(off + 1) << 16) | (byte(off + 2) << 8) | byte(off + 3)
+    event: I64 = np.where(size - off - pad >= 4, word, -1)
+    return ok, event
 
 
 class BulkMediaTracker(MediaTracker):
@@ -325,13 +341,15 @@ class BulkMediaTracker(MediaTracker):
         self, rows: MediaRows, lo: int, hi: int, errors: list[tuple[int, float, DecodeError]]
     ) -> None:
         part = slice(lo, hi)
-        keys = np.empty(hi - lo, dtype=[("a", "<u8"), ("b", "<i8")])
-        keys["a"] = (rows.src[part].astype(np.uint64) << np.uint64(32)) | rows.dst[
-            part
-        ].astype(np.uint64)
-        keys["b"] = rows.sport[part] * 65536 + rows.dport[part]
-        pairs, inverse = np.unique(keys, return_inverse=True)
-        routes = [self._route(int(a), int(b)) for a, b in pairs.tolist()]
+        hosts = (rows.src[part].astype(np.uint64) << np.uint64(32)) | rows.dst[part].astype(
+            np.uint64
+        )
+        host_keys, host_of = np.unique(hosts, return_inverse=True)
+        ports = rows.sport[part] * 65536 + rows.dport[part]
+        pairs, inverse = np.unique(host_of.astype(np.int64) << 32 | ports, return_inverse=True)
+        routes = [
+            self._route(int(host_keys[k >> 32]), k & 0xFFFFFFFF) for k in pairs.tolist()
+        ]
         kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
         head = _Header(rows.data, rows.payload[part], rows.length[part])
         rtp_kind = (kind == _RTP) | ((kind == _MUX) & ~head.rtcp)
@@ -378,59 +396,94 @@ class BulkMediaTracker(MediaTracker):
     ) -> None:
         pair = inverse[take].astype(np.int64)
         ssrc = head.ssrc[take]
-        stream_key = pair * (1 << 32) + ssrc
-        _, first, sid = np.unique(stream_key, return_index=True, return_inverse=True)
-        count = len(first)
+        # one stable sort groups the rows by stream (pair, then SSRC), in row order within
+        order = np.argsort(pair * (1 << 32) + ssrc, kind="stable")
+        p, s = pair[order], ssrc[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+        bounds = np.append(np.flatnonzero(new), len(order))
+        count = len(bounds) - 1
         if len(self._streams) + count > self.max_streams:
             for i in take.tolist():  # near the bound: the scalar path evicts as it goes
                 route = routes[int(inverse[i])]
                 self._observe_rtp(rows.packet(lo + i, self._names), route.exp)
             return
-        changes = self._ssrc_changes(pair, ssrc, sid, routes, count)
-        at = take + lo
-        order = np.argsort(sid, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(sid, minlength=count))))
+        changes = self._ssrc_changes(pair, ssrc, order, bounds, routes)
+        at = take[order] + lo
+        sel = take[order]
         cols: _Cols = (
-            rows.ts[at][order],
-            rows.number[at][order],
-            head.seq[take][order],
-            head.rts[take][order],
-            head.pt[take][order],
-            head.marker[take][order],
-            head.event[take][order],
+            rows.ts[at],
+            rows.number[at],
+            head.seq[sel],
+            head.rts[sel],
+            head.pt[sel],
+            head.marker[sel],
+            head.event[sel],
         )
         origin = self._origin or 0.0
-        for g in np.argsort(first, kind="stable").tolist():  # new streams in row order
-            route = routes[int(pair[first[g]])]
-            key = (*route.four, int(ssrc[first[g]]))
+        starts = bounds[:-1]
+        firsts = order[starts]  # each stream's first row (rows are in order within)
+        for g in np.argsort(firsts, kind="stable").tolist():  # new streams in row order
+            a, b = int(bounds[g]), int(bounds[g + 1])
+            route = routes[int(p[a])]
+            key = (*route.four, int(s[a]))
             stats = self._streams.get(key)
             if stats is None:
                 stats = self._streams[key] = StreamColumns(key, route.exp)
             elif route.exp is not None and stats.exp is None:
                 stats.exp = route.exp
-            stats.ssrc_changes += int(changes[g])
-            a, b = int(bounds[g]), int(bounds[g + 1])
-            piece = tuple(col[a:b] for col in cols)
+            stats.ssrc_changes += changes[g]
             assert isinstance(stats, StreamColumns)
-            stats.add_columns(piece, origin)  # type: ignore[arg-type]
+            stats.add_columns(
+                (cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b],
+                 cols[5][a:b], cols[6][a:b]),
+                origin,
+            )  # fmt: skip
         self.rtp_packets += len(take)
 
     def _ssrc_changes(
-        self, pair: I64, ssrc: I64, sid: I64, routes: list[_Route], count: int
-    ) -> npt.NDArray[np.float64]:
-        """Per stream, rows whose SSRC differs from the pair's previous row (``_last_ssrc``)."""
-        order = np.argsort(pair, kind="stable")
-        p, s = pair[order], ssrc[order]
-        starts = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
-        changed = np.zeros(len(p), dtype=bool)
-        changed[1:] = (p[1:] == p[:-1]) & (s[1:] != s[:-1])
-        ends = np.concatenate((starts[1:], [len(p)])) - 1
-        for st, en in zip(starts.tolist(), ends.tolist(), strict=True):
-            four = routes[int(p[st])].four
+        self, pair: I64, ssrc: I64, order: I64, bounds: I64, routes: list[_Route]
+    ) -> list[int]:
+        """Per stream (in ``bounds`` order), its rows whose SSRC differs from the previous
+        row of the same address/port pair (``_last_ssrc``, which they then update)."""
+        starts = bounds[:-1]
+        spair = pair[order][starts]
+        shared = np.zeros(len(starts), dtype=bool)  # pairs with several SSRCs here
+        shared[1:] = spair[1:] == spair[:-1]
+        shared[:-1] |= spair[:-1] == spair[1:]
+        changes = [0] * len(starts)
+        for g in np.flatnonzero(~shared).tolist():  # one SSRC: only the first row can change
+            four = routes[int(spair[g])].four
+            now = int(ssrc[order[starts[g]]])
             prev = self._last_ssrc.get(four)
-            changed[st] = prev is not None and prev != int(s[st])
-            self._last_ssrc[four] = int(s[en])
-        return np.bincount(sid[order], weights=changed, minlength=count)
+            changes[g] = int(prev is not None and prev != now)
+            self._last_ssrc[four] = now
+        if shared.any():
+            self._shared_changes(pair, ssrc, order, starts, np.flatnonzero(shared), routes, changes)
+        return changes
+
+    def _shared_changes(
+        self,
+        pair: I64,
+        ssrc: I64,
+        order: I64,
+        starts: I64,
+        groups: I64,
+        routes: list[_Route],
+        changes: list[int],
+    ) -> None:
+        """Pairs that switched SSRC within the rows: walk their rows in row order."""
+        sid = np.searchsorted(starts, np.argsort(order), side="right") - 1  # row -> group
+        for p in np.unique(pair[order[starts[groups]]]).tolist():
+            four = routes[int(p)].four
+            prev = self._last_ssrc.get(four)
+            for i in np.flatnonzero(pair == p).tolist():
+                now = int(ssrc[i])
+                if prev is not None and prev != now:
+                    changes[int(sid[i])] += 1
+                prev = now
+            if prev is not None:
+                self._last_ssrc[four] = prev
 
     def _route(self, a: int, b: int) -> _Route:
         route = self._routes.get((a, b))

@@ -145,12 +145,14 @@ class StreamColumns(StreamStats):
         )
         self.last_ts, self.last_number = packet.ts, packet.number
 
-    def add_columns(self, cols: _Cols, origin: float) -> None:
-        """Rows of this stream, in arrival order."""
-        self._settle()
-        self._start(origin, float(cols[0][0]), int(cols[1][0]), len(cols[0]))
+    def add_columns(self, cols: _Cols, origin: float, ends: tuple[float, int, float, int]) -> None:
+        """Rows of this stream, in arrival order; ``ends`` holds the first and last rows'
+        arrival and packet number (the caller has them for every stream at once)."""
+        if self._single:
+            self._settle()
+        first_ts, first_number, self.last_ts, self.last_number = ends
+        self._start(origin, first_ts, first_number, len(cols[0]))
         self._parts.append(cols)
-        self.last_ts, self.last_number = float(cols[0][-1]), int(cols[1][-1])
 
     def _settle(self) -> None:
         if not self._single:
@@ -303,7 +305,7 @@ class BulkMediaTracker(MediaTracker):
 
     def __init__(self, **options: object) -> None:
         super().__init__(**options)  # type: ignore[arg-type]
-        self._routes: dict[tuple[int, int], _Route] = {}
+        self._routes: dict[int, _Route] = {}
         self._names: dict[int, str] = {}
 
     def expect(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
@@ -321,19 +323,36 @@ class BulkMediaTracker(MediaTracker):
         if self._origin is None:
             self._origin = float(rows.ts[0])
         clock = np.maximum.accumulate(np.maximum(rows.ts, self._now))
-        lo = 0
+        oldest = self._oldest()
+        lo = search = 0
         while True:
-            due = np.flatnonzero(clock[lo:] - self._swept >= SWEEP_EVERY)
-            hi = lo + int(due[0]) if len(due) else n
-            if hi > lo:
-                self._segment(rows, lo, hi, errors)
+            due = np.flatnonzero(clock[search:] - self._swept >= SWEEP_EVERY)
+            hi = search + int(due[0]) if len(due) else n
             if hi >= n:
                 break
+            limit = float(clock[hi]) - self.idle_timeout
+            low = float(rows.ts[lo:hi].min()) if hi > lo else oldest
+            if min(oldest, low) >= limit:
+                # no stream can be idle yet: this sweep would only move its own clock, so
+                # the rows need not be cut here (a stream's last arrival is at least the
+                # oldest one seen before these rows, or one of these rows')
+                self._swept = float(clock[hi])
+                search = hi
+                continue
+            if hi > lo:
+                self._segment(rows, lo, hi, errors)
             self._now = float(clock[hi])
             self._sweep()
-            lo = hi
+            oldest = self._oldest()
+            lo = search = hi
+        if n > lo:
+            self._segment(rows, lo, n, errors)
         self._now = float(clock[-1])
         return errors
+
+    def _oldest(self) -> float:
+        """The earliest last arrival among the live streams (inf without streams)."""
+        return min((s.last_ts for s in self._streams.values()), default=float("inf"))
 
     # -- one piece between sweeps -------------------------------------------------------
 
@@ -347,9 +366,9 @@ class BulkMediaTracker(MediaTracker):
         host_keys, host_of = np.unique(hosts, return_inverse=True)
         ports = rows.sport[part] * 65536 + rows.dport[part]
         pairs, inverse = np.unique(host_of.astype(np.int64) << 32 | ports, return_inverse=True)
-        routes = [
-            self._route(int(host_keys[k >> 32]), k & 0xFFFFFFFF) for k in pairs.tolist()
-        ]
+        full = (host_keys[pairs >> 32].astype(object) << 32) | (pairs & 0xFFFFFFFF)
+        known = self._routes.get
+        routes = [known(k) or self._route(k) for k in full.tolist()]
         kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
         head = _Header(rows.data, rows.payload[part], rows.length[part])
         rtp_kind = (kind == _RTP) | ((kind == _MUX) & ~head.rtcp)
@@ -423,22 +442,32 @@ class BulkMediaTracker(MediaTracker):
         origin = self._origin or 0.0
         starts = bounds[:-1]
         firsts = order[starts]  # each stream's first row (rows are in order within)
+        edges = bounds.tolist()
+        pair_of, ssrc_of = p[starts].tolist(), s[starts].tolist()
+        lasts = bounds[1:] - 1
+        ends = list(
+            zip(
+                cols[0][starts].tolist(),
+                cols[1][starts].tolist(),
+                cols[0][lasts].tolist(),
+                cols[1][lasts].tolist(),
+                strict=True,
+            )
+        )
+        streams = self._streams
         for g in np.argsort(firsts, kind="stable").tolist():  # new streams in row order
-            a, b = int(bounds[g]), int(bounds[g + 1])
-            route = routes[int(p[a])]
-            key = (*route.four, int(s[a]))
-            stats = self._streams.get(key)
+            a, b = edges[g], edges[g + 1]
+            route = routes[pair_of[g]]
+            key = (*route.four, ssrc_of[g])
+            stats = streams.get(key)
             if stats is None:
-                stats = self._streams[key] = StreamColumns(key, route.exp)
+                stats = streams[key] = StreamColumns(key, route.exp)
             elif route.exp is not None and stats.exp is None:
                 stats.exp = route.exp
             stats.ssrc_changes += changes[g]
-            assert isinstance(stats, StreamColumns)
-            stats.add_columns(
-                (cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b],
-                 cols[5][a:b], cols[6][a:b]),
-                origin,
-            )  # fmt: skip
+            stats.add_columns(  # type: ignore[attr-defined]
+                tuple([col[a:b] for col in cols]), origin, ends[g]
+            )
         self.rtp_packets += len(take)
 
     def _ssrc_changes(
@@ -485,12 +514,10 @@ class BulkMediaTracker(MediaTracker):
             if prev is not None:
                 self._last_ssrc[four] = prev
 
-    def _route(self, a: int, b: int) -> _Route:
-        route = self._routes.get((a, b))
-        if route is not None:
-            return route
-        src, dst = _name(self._names, a >> 32), _name(self._names, a & 0xFFFFFFFF)
-        sport, dport = b >> 16, b & 0xFFFF
+    def _route(self, key: int) -> _Route:
+        """A new route for ``src << 64 | dst << 32 | sport << 16 | dport``."""
+        src, dst = _name(self._names, key >> 64), _name(self._names, (key >> 32) & 0xFFFFFFFF)
+        sport, dport = (key >> 16) & 0xFFFF, key & 0xFFFF
         exp = self._expect.get((dst, dport)) or self._expect.get((src, sport))
         kind = _IGNORE
         if exp is not None:
@@ -508,5 +535,5 @@ class BulkMediaTracker(MediaTracker):
                 kind = _HEURISTIC
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
-        route = self._routes[(a, b)] = _Route(kind, exp, (src, sport, dst, dport))
+        route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport))
         return route

@@ -56,7 +56,7 @@ _PCAP_MAGIC: Final = {
 PCAPNG_BATCH: Final = 16384
 #: Bytes of classic pcap cut into one batch: fewer, larger batches amortise the per-batch
 #: NumPy calls (a batch's columns take about 4x its record count in int64s).
-BATCH_BYTES: Final = 32 << 20
+BATCH_BYTES: Final = 8 << 20
 #: Bytes of each frame read at once by :func:`classify_udp` (link + IPv4 with options +
 #: UDP header + the first payload byte fit; a frame needing more goes the per-record way).
 WINDOW: Final = 96
@@ -391,7 +391,7 @@ def classify_udp(batch: RecordBatch) -> UdpColumns:
     off = _link_offsets(window, link)
     for o in np.unique(off[off >= 0]).tolist():
         rows = np.flatnonzero(off == o)
-        ip = window[rows, o : o + 29].astype(np.int64)
+        ip = window[:, o : o + 29] if len(rows) == n else window[rows, o : o + 29]
         plain = ip[:, 0] == 0x45  # the common header; other IHLs below
         _fill(out, rows[plain], ip[plain], start[rows[plain]] + o, caplen[rows[plain]] - o)
         odd = rows[(ip[:, 0] >> 4 == 4) & ~plain]
@@ -426,19 +426,26 @@ def _link_offsets(window: U8, link: I64) -> I64:
     return off
 
 
-def _fill(out: UdpColumns, rows: I64, ip: I64, at: I64, avail: I64) -> None:
+def _fill(out: UdpColumns, rows: I64, ip: U8, at: I64, avail: I64) -> None:
     """Frames whose IPv4 header has no options: fields at fixed columns of ``ip``."""
-    total = ip[:, 2] << 8 | ip[:, 3]
-    frag = ip[:, 6] << 8 | ip[:, 7]
-    ulen = ip[:, 24] << 8 | ip[:, 25]
+
+    def num(*cols: int) -> I64:
+        value: I64 = ip[:, cols[0]].astype(np.int64)
+        for col in cols[1:]:
+            value = value << 8 | ip[:, col]
+        return value
+
+    total, frag, ulen = num(2, 3), num(6, 7), num(24, 25)
     ok = (total >= 28) & (total <= avail) & ((frag & 0x3FFF) == 0) & (ip[:, 9] == 17)
     ok &= (ulen >= 8) & (ulen <= total - 20)
-    rows, ip, at, ulen = rows[ok], ip[ok], at[ok], ulen[ok]
+    keep = np.flatnonzero(ok)
+    if len(keep) < len(ok):
+        rows, ip, at, ulen = rows[keep], ip[keep], at[keep], ulen[keep]
     out.plain[rows] = True
-    out.src[rows] = ip[:, 12] << 24 | ip[:, 13] << 16 | ip[:, 14] << 8 | ip[:, 15]
-    out.dst[rows] = ip[:, 16] << 24 | ip[:, 17] << 16 | ip[:, 18] << 8 | ip[:, 19]
-    out.sport[rows] = ip[:, 20] << 8 | ip[:, 21]
-    out.dport[rows] = ip[:, 22] << 8 | ip[:, 23]
+    out.src[rows] = num(12, 13, 14, 15)
+    out.dst[rows] = num(16, 17, 18, 19)
+    out.sport[rows] = num(20, 21)
+    out.dport[rows] = num(22, 23)
     out.payload[rows] = at + 28
     out.length[rows] = ulen - 8
     out.first[rows] = np.where(ulen > 8, ip[:, 28], -1)

@@ -30,6 +30,7 @@ corpus capture.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -306,12 +307,47 @@ class BulkMediaTracker(MediaTracker):
     def __init__(self, **options: object) -> None:
         super().__init__(**options)  # type: ignore[arg-type]
         self._routes: dict[int, _Route] = {}
+        self._by_end: dict[tuple[str, int], list[int]] = {}  # endpoint -> route keys
         self._names: dict[int, str] = {}
 
-    def expect(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-        """As :meth:`MediaTracker.expect`; forgets the cached routes."""
-        self._routes.clear()
-        super().expect(*args, **kwargs)  # type: ignore[arg-type]
+    def expect(
+        self,
+        ip: str,
+        port: int,
+        payloads: Mapping[int, str] | None = None,
+        *,
+        call_id: str | None = None,
+        direction: str | None = None,
+        rtcp_port: int | None = None,
+        rtcp_mux: bool = False,
+        proto: str = "RTP/AVP",
+    ) -> None:
+        """As :meth:`MediaTracker.expect`; forgets the cached routes it can change."""
+        full = (
+            len(self._expect) >= self.max_expectations
+            or len(self._rtcp_ports) >= self.max_expectations
+            or len(self._blocked) >= self.max_expectations
+        )
+        if full:  # an announcement may evict another: any route may change
+            self._routes.clear()
+            self._by_end.clear()
+        else:
+            ends = {(ip, port), (ip, port + 1)}
+            if rtcp_port is not None:
+                ends.add((ip, rtcp_port))
+            for end in ends:
+                for key in self._by_end.pop(end, ()):
+                    self._routes.pop(key, None)
+        super().expect(
+            ip,
+            port,
+            payloads,
+            call_id=call_id,
+            direction=direction,
+            rtcp_port=rtcp_port,
+            rtcp_mux=rtcp_mux,
+            proto=proto,
+        )
 
     def observe_columns(self, rows: MediaRows) -> list[tuple[int, float, DecodeError]]:
         """Take many UDP datagrams; returns ``(packet, ts, error)`` for bad announced media,
@@ -535,5 +571,8 @@ class BulkMediaTracker(MediaTracker):
                 kind = _HEURISTIC
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
+            self._by_end.clear()
         route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport))
+        self._by_end.setdefault((src, sport), []).append(key)
+        self._by_end.setdefault((dst, dport), []).append(key)
         return route

@@ -19,7 +19,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import CaptureReader
@@ -40,7 +40,7 @@ from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
 
 try:  # the bulk lane needs NumPy; without it every record takes the per-record path
-    from calltrace.pipeline_bulk import BulkLane
+    from calltrace.pipeline_bulk import BackgroundHash, BulkLane
 except ImportError:  # pragma: no cover - numpy is a dependency; this is the fallback
     BulkLane = None  # type: ignore[assignment,misc]
 
@@ -158,15 +158,16 @@ class Analyzer:
         self._pending_errors: list[DecodeErrorRecord] = []
         self._file: FileResult | None = None
         self._reader = CaptureReader()
-        self._hash = hashlib.sha256()
+        self._hash: Any = hashlib.sha256()
 
     # -- file boundaries -------------------------------------------------------------
     def begin_file(self, path: str) -> None:
         self._file = FileResult(path=path)
         self._reader = CaptureReader()
+        self._hash: Any = hashlib.sha256()
         if self.bulk is not None:
             self.bulk.begin_file()
-        self._hash = hashlib.sha256()
+            self._hash = BackgroundHash(self._hash)
         if self.sink is not None:
             self.sink.begin_file(path)
 

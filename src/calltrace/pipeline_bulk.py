@@ -28,7 +28,8 @@ so that fragments expire (and are reported) at the same frame as on the per-reco
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Final
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,29 @@ __all__ = ["BulkLane"]
 B = npt.NDArray[np.bool_]
 _SIP_PORTS: Final = np.array([5060, 5061], dtype=np.int64)
 _MAX_READER_ERRORS: Final = 1000
+
+
+class BackgroundHash:
+    """A hash object fed by one worker thread, in order: ``hashlib`` releases the GIL while
+    it hashes a large buffer, so a file's SHA-256 costs the decoding thread nothing on a
+    machine with a second core. ``hexdigest()`` waits for the chunks given so far."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._pool: ThreadPoolExecutor | None = None
+        self._last: Future[None] | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        self._last = self._pool.submit(self.inner.update, data)
+
+    def hexdigest(self) -> str:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        digest: str = self.inner.hexdigest()
+        return digest
 
 
 class _Batch:

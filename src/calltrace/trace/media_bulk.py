@@ -40,7 +40,7 @@ import numpy.typing as npt
 from calltrace.decode._construct import make_packet
 from calltrace.decode.bulk import windows
 from calltrace.decode.ip import addr4
-from calltrace.decode.rtp import COMFORT_NOISE, parse_telephone_event
+from calltrace.decode.rtp import parse_telephone_event
 from calltrace.errors import DecodeError
 from calltrace.model import Packet, RtpPacket, RtpStream
 from calltrace.trace.media import (
@@ -52,7 +52,7 @@ from calltrace.trace.media import (
     _Key,
     _Payload,
 )
-from calltrace.trace.media_vec import stream_figures
+from calltrace.trace.media_vec import comfort_noise, stream_figures
 
 __all__ = ["BulkMediaTracker", "MediaRows", "StreamColumns"]
 
@@ -64,7 +64,6 @@ _Cols = tuple[F64, I64, I64, I64, I64, B, I64]  # ts, number, seq, rts, pt, mark
 
 _IGNORE, _RTP, _MUX, _RTCP, _HEURISTIC = range(5)
 MAX_ROUTES: Final = 65536
-_CN: Final = np.array(sorted(COMFORT_NOISE), dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -192,7 +191,7 @@ class StreamColumns(StreamStats):
         infos = [self.payloads[int(p)] for p in uniq.tolist()]
         clock = np.array([i.clock for i in infos], dtype=np.int64)[which]
         is_event = np.array([i.event for i in infos], dtype=bool)[which]
-        buffered = (clock != 0) & ~is_event & ~np.isin(pt, _CN)
+        buffered = (clock != 0) & ~is_event & ~comfort_noise(pt)
         now = (ts - self.origin) * 1000.0
         fig = stream_figures(now, ts, seq, rts, pt, marker, clock, buffered)
         self.total = len(ts)

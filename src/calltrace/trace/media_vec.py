@@ -38,7 +38,7 @@ import numpy.typing as npt
 from calltrace.decode.rtp import COMFORT_NOISE
 from calltrace.trace.quality import AdaptiveJitterBuffer
 
-__all__ = ["GUARD_S", "StreamFigures", "linear_filter", "stream_figures"]
+__all__ = ["GUARD_S", "StreamFigures", "comfort_noise", "linear_filter", "stream_figures"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -48,7 +48,13 @@ B = npt.NDArray[np.bool_]
 BLOCK: Final = 256
 #: A playout comparison this close (seconds) is redone with the scalar buffer model.
 GUARD_S: Final = 5e-6
-_CN: Final = np.array(sorted(COMFORT_NOISE), dtype=np.int64)
+_CN_TABLE: Final = np.isin(np.arange(128), sorted(COMFORT_NOISE))
+
+
+def comfort_noise(pt: I64) -> B:
+    """Which payload types (0-127) are comfort noise (RFC 3389 CN, and the old 19)."""
+    out: B = _CN_TABLE[pt]
+    return out
 
 
 def linear_filter(x: F64, a: float, b: float, y0: float = 0.0) -> F64:
@@ -212,7 +218,7 @@ def stream_figures(
     fig = StreamFigures()
     n = len(now)
     fig.markers = int(np.count_nonzero(marker))
-    is_cn = np.isin(pt, _CN)
+    is_cn = comfort_noise(pt)
     fig.cn = int(np.count_nonzero(is_cn))
     diff = np.diff(rts) & 0xFFFFFFFF
     diff = np.where(diff >= 1 << 31, diff - (1 << 32), diff)

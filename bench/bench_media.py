@@ -101,7 +101,9 @@ def tshark_rows(text: str) -> dict[tuple[str, int, str, int, int], list[float]]:
     return rows
 
 
-def compare(ours: list[dict[str, object]], theirs: dict[tuple[str, int, str, int, int], list[float]]) -> list[str]:
+def compare(
+    ours: list[dict[str, object]], theirs: dict[tuple[str, int, str, int, int], list[float]]
+) -> list[str]:
     """Where our streams differ from tshark's (empty when the figures agree)."""
     problems = []
     mine = {(s["src_ip"], s["src_port"], s["dst_ip"], s["dst_port"], s["ssrc"]): s for s in ours}
@@ -131,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
     pcap, truth = capture(args.out, args.calls, args.seed)
     frames = int(truth["frames"])  # type: ignore[call-overload]
+    rtp, sip = truth["rtp_packets"], truth["sip_messages"]
     print(f"file {pcap.name}: {pcap.stat().st_size / 1e6:,.1f} MB, {frames:,} frames, "
-          f"{truth['rtp_packets']:,} RTP packets, {truth['sip_messages']:,} SIP messages")  # fmt: skip
+          f"{rtp:,} RTP packets, {sip:,} SIP messages")  # fmt: skip
     calltrace = str(BIN / "calltrace")
     ours = [calltrace, "analyze", str(pcap), "--no-store", "--heuristic-rtp", "--json"]
     runs: list[tuple[str, list[str], dict[str, str] | None]] = [

@@ -164,7 +164,7 @@ class Analyzer:
     def begin_file(self, path: str) -> None:
         self._file = FileResult(path=path)
         self._reader = CaptureReader()
-        self._hash: Any = hashlib.sha256()
+        self._hash = hashlib.sha256()
         if self.bulk is not None:
             self.bulk.begin_file()
             self._hash = BackgroundHash(self._hash)

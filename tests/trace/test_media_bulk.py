@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import itertools
 import math
 import random
 import struct
@@ -92,7 +93,7 @@ def bulk(
     tracker = BulkMediaTracker(**options)
     errors: list[object] = []
     cuts = np.linspace(0, len(packets), pieces + 1).astype(int)
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+    for lo, hi in itertools.pairwise(cuts):
         if hi > lo:
             got = tracker.observe_columns(rows_of(packets[lo:hi]))
             errors.extend((number, err.kind) for number, _ts, err in got)

@@ -24,6 +24,7 @@ Errors match the per-record reader's: a record length that cannot be trusted end
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,8 +32,6 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-
-import os
 
 from calltrace.decode._construct import make_record
 from calltrace.decode.pcap import MAX_RECORD, CaptureReader
@@ -178,9 +177,7 @@ class BulkCapture:
         if len(buf) < 24:
             return
         endian, nano = _PCAP_MAGIC[magic]
-        major, _minor, _zone, _sig, snaplen, network = struct.unpack_from(
-            endian + "HHiIII", buf, 4
-        )
+        major, _minor, _zone, _sig, snaplen, network = struct.unpack_from(endian + "HHiIII", buf, 4)
         if major != 2:
             self._dead = True
             yield Unsupported(f"pcap version {major}", layer="pcap", kind="bad_version")

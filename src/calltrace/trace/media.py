@@ -564,9 +564,7 @@ class StreamStats:
             cur[4] = bool(cur[4]) or ev.end
             return
         if len(self.dtmf) < MAX_DTMF:
-            self.dtmf.append(
-                [ev.event, ts, ev.duration, ev.volume, ev.end, number, timestamp]
-            )
+            self.dtmf.append([ev.event, ts, ev.duration, ev.volume, ev.end, number, timestamp])
 
     def result(self) -> RtpStream:
         """The stream's figures as they stand (tshark's rtpstream_info_calc_fill)."""

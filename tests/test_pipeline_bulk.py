@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import hashlib
 import math
 import struct
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +20,7 @@ from calltrace.sim.scenarios import simulation
 from calltrace.sim.wire import WireOptions
 from calltrace.sources.pcapfile import read_chunks
 from calltrace.sources.pcapwriter import write_simulation
+from calltrace.trace import media_bulk, media_vec
 from tests.conftest import CORPUS
 from tests.decode._build import eth, ipv4, pcap_file, sip, udp
 
@@ -126,3 +129,10 @@ def test_background_hash_is_sha256() -> None:
     for chunk in chunks:
         hasher.update(chunk)
     assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+@pytest.mark.parametrize("module", [bulk_module, media_vec, media_bulk], ids=lambda m: m.__name__)
+def test_docstring_examples(module: ModuleType) -> None:
+    """The examples in the bulk lane's docstrings run and hold."""
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

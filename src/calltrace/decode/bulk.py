@@ -102,7 +102,7 @@ class BulkCapture:
     >>> cap = BulkCapture()
     >>> cap.feed(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     >>> cap.feed(struct.pack("<IIII", 10, 500000, 3, 3) + b"abc")
-    >>> [type(item).__name__ for item in cap.batches()]
+    >>> [type(item).__name__ for item in cap.batches(final=True)]
     ['CaptureInfo', 'RecordBatch']
     """
 
@@ -282,7 +282,7 @@ def walk_pure(
 
 
 def _native_walk() -> Callable[[bytes, bool, int, int], tuple[bytes, int, int]] | None:
-    if os.environ.get("CALLTRACE_PURE_PYTHON"):
+    if os.environ.get("CALLTRACE_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
         from calltrace.decode import _bulkfast

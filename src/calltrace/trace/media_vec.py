@@ -64,7 +64,7 @@ def linear_filter(x: F64, a: float, b: float, y0: float = 0.0) -> F64:
     value carried in); blocks are solved together and the carries chained in a short loop
     (one step per :data:`BLOCK` values).
 
-    >>> [round(v, 4) for v in linear_filter(np.array([16.0, 0.0, 0.0]), 15 / 16, 1 / 16)]
+    >>> [round(v, 4) for v in linear_filter(np.array([16.0, 0.0, 0.0]), 15 / 16, 1 / 16).tolist()]
     [1.0, 0.9375, 0.8789]
     """
     n = len(x)

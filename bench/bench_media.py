@@ -32,7 +32,8 @@ import sys
 import time
 from pathlib import Path
 
-from calltrace.sim.engine import TRUTH_VERSION, SimConfig
+from bench_analyze import cached
+from calltrace.sim.engine import SimConfig
 from calltrace.sim.scenarios import simulation
 from calltrace.sim.wire import WireOptions
 from calltrace.sources.pcapwriter import write_simulation
@@ -50,17 +51,9 @@ FIGURES = ("min_delta_ms", "mean_delta_ms", "max_delta_ms", "min_jitter_ms", "me
 
 def capture(out: Path, calls: int, seed: int) -> tuple[Path, dict[str, object]]:
     """The benchmark capture for these parameters, generated unless already there."""
-    stem = f"media-c{calls}-s{seed}"
-    pcap, truth_path = out / f"{stem}.pcap", out / f"{stem}.truth.json"
-    if pcap.exists() and truth_path.exists():
-        truth = json.loads(truth_path.read_text())
-        if (
-            truth.get("truth_version") == TRUTH_VERSION
-            and truth["file"]["bytes"] == pcap.stat().st_size
-        ):
-            print(f"reusing {pcap}")
-            return pcap, truth
-    out.mkdir(parents=True, exist_ok=True)
+    pcap, truth_path, truth = cached(out, f"media-c{calls}-s{seed}")
+    if truth is not None:
+        return pcap, truth
     config = SimConfig(
         seed=seed,
         rate=RATE,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import doctest
 import hashlib
-import math
 import struct
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,7 @@ from calltrace.sources.pcapwriter import write_simulation
 from calltrace.trace import media_bulk, media_vec
 from tests.conftest import CORPUS
 from tests.decode._build import eth, ipv4, pcap_file, sip, udp
+from tests.trace.test_media_bulk import assert_same as assert_same_streams
 
 CAPTURES = sorted(p for p in (CORPUS / "pcap").rglob("*") if p.is_file())
 
@@ -45,14 +44,7 @@ def assert_same(a: Analysis, b: Analysis) -> None:
     assert a.registrations == b.registrations
     assert a.errors == b.errors
     assert a.out_of_dialog == b.out_of_dialog
-    assert len(a.rtp_streams) == len(b.rtp_streams)
-    for s, t in zip(a.rtp_streams, b.rtp_streams, strict=True):
-        for f in dataclasses.fields(s):
-            x, y = getattr(s, f.name), getattr(t, f.name)
-            if isinstance(x, float) and isinstance(y, float):
-                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (f.name, x, y)
-            else:
-                assert x == y, (f.name, x, y)
+    assert_same_streams(a.rtp_streams, b.rtp_streams)
 
 
 @pytest.fixture

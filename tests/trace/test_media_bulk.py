@@ -13,6 +13,7 @@ import itertools
 import math
 import random
 import struct
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,36 +24,13 @@ from calltrace.model import Packet, RtpStream
 from calltrace.trace import media_vec
 from calltrace.trace.media import MediaTracker
 from calltrace.trace.media_bulk import BulkMediaTracker, MediaRows
+from tests.trace.test_media import pkt
 
-A, B = ("10.0.0.1", 4000), ("10.0.0.2", 5000)
 
-
-def rtp(
-    seq: int,
-    ts: int,
-    at_ms: float,
-    *,
-    pt: int = 0,
-    ssrc: int = 0x55,
-    marker: bool = False,
-    src: tuple[str, int] = A,
-    dst: tuple[str, int] = B,
-    media: bytes = b"\xff" * 160,
-    first: int = 0x80,
-) -> Packet:
-    head = struct.pack(
-        "!BBHII", first, (0x80 if marker else 0) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc
-    )
-    return Packet(
-        number=0,
-        ts=1000.0 + at_ms / 1000.0,
-        src_ip=src[0],
-        src_port=src[1],
-        dst_ip=dst[0],
-        dst_port=dst[1],
-        transport="udp",
-        payload=head + media,
-    )
+def rtp(seq: int, ts: int, at_ms: float, *, first: int = 0x80, **fields: Any) -> Packet:
+    """tests/trace/test_media.py's packet, with a chosen first byte (version and flags)."""
+    packet = pkt(seq, ts, at_ms, **fields)
+    return dataclasses.replace(packet, payload=bytes([first]) + packet.payload[1:])
 
 
 def numbered(packets: list[Packet]) -> list[Packet]:
@@ -101,6 +79,7 @@ def bulk(
 
 
 def assert_same(ours: list[RtpStream], theirs: list[RtpStream]) -> None:
+    """Integers equal, floats to 1e-9 (trace/media_vec.py sums in another order)."""
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs, strict=True):
         for f in dataclasses.fields(a):

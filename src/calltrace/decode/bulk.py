@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calltrace.decode._construct import make_record
-from calltrace.decode.pcap import MAX_RECORD, CaptureReader
+from calltrace.decode.pcap import _PCAP_MAGIC, MAX_RECORD, CaptureReader
 from calltrace.errors import DecodeError, MalformedInput, Truncated, Unsupported
 from calltrace.model import CaptureInfo, CaptureRecord
 
@@ -45,12 +45,6 @@ F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
 B = npt.NDArray[np.bool_]
 
-_PCAP_MAGIC: Final = {
-    b"\xd4\xc3\xb2\xa1": ("<", False),
-    b"\xa1\xb2\xc3\xd4": (">", False),
-    b"\x4d\x3c\xb2\xa1": ("<", True),
-    b"\xa1\xb2\x3c\x4d": (">", True),
-}
 #: Records gathered into one batch from pcapng (the objects exist already; cap memory).
 PCAPNG_BATCH: Final = 16384
 #: Bytes of classic pcap cut into one batch: fewer, larger batches amortise the per-batch

@@ -30,9 +30,8 @@ corpus capture.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -310,16 +309,7 @@ class BulkMediaTracker(MediaTracker):
         self._names: dict[int, str] = {}
 
     def expect(
-        self,
-        ip: str,
-        port: int,
-        payloads: Mapping[int, str] | None = None,
-        *,
-        call_id: str | None = None,
-        direction: str | None = None,
-        rtcp_port: int | None = None,
-        rtcp_mux: bool = False,
-        proto: str = "RTP/AVP",
+        self, ip: str, port: int, *args: Any, rtcp_port: int | None = None, **kwargs: Any
     ) -> None:
         """As :meth:`MediaTracker.expect`; forgets the cached routes it can change."""
         full = (
@@ -331,22 +321,10 @@ class BulkMediaTracker(MediaTracker):
             self._routes.clear()
             self._by_end.clear()
         else:
-            ends = {(ip, port), (ip, port + 1)}
-            if rtcp_port is not None:
-                ends.add((ip, rtcp_port))
-            for end in ends:
+            for end in {(ip, port), (ip, port + 1), (ip, rtcp_port or port)}:
                 for key in self._by_end.pop(end, ()):
                     self._routes.pop(key, None)
-        super().expect(
-            ip,
-            port,
-            payloads,
-            call_id=call_id,
-            direction=direction,
-            rtcp_port=rtcp_port,
-            rtcp_mux=rtcp_mux,
-            proto=proto,
-        )
+        super().expect(ip, port, *args, rtcp_port=rtcp_port, **kwargs)
 
     def observe_columns(self, rows: MediaRows) -> list[tuple[int, float, DecodeError]]:
         """Take many UDP datagrams; returns ``(packet, ts, error)`` for bad announced media,

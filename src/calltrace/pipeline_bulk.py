@@ -76,13 +76,14 @@ class BackgroundHash:
 class _Batch:
     """One batch in progress: its columns, which rows are simple, how far media went."""
 
-    __slots__ = ("batch", "cols", "data", "done", "media", "simple", "upto")
+    __slots__ = ("batch", "cols", "data", "done", "media", "media_rows", "simple", "upto")
 
     def __init__(self, batch: RecordBatch, cols: UdpColumns, media: B, simple: B) -> None:
         self.batch = batch
         self.cols = cols
         self.data = np.frombuffer(batch.data, dtype=np.uint8)
         self.media = media
+        self.media_rows = np.flatnonzero(media)
         self.simple = simple
         self.done = 0  # media rows before this index are with the tracker
         self.upto = 0  # rows before this index have been reached in capture order
@@ -146,10 +147,30 @@ class BulkLane:
         now = self._now = _Batch(batch, cols, rtp_like & ~on_sip, simple)
         ts = batch.ts
         others = np.flatnonzero(~simple)
+        plain = others[cols.plain[others] & (cols.length[others] > 0)]
+        # the fields of the plain datagrams among them, as Python values (one conversion)
+        fields = dict(
+            zip(
+                plain.tolist(),
+                zip(
+                    batch.number[plain].tolist(),
+                    ts[plain].tolist(),
+                    cols.src[plain].tolist(),
+                    cols.sport[plain].tolist(),
+                    cols.dst[plain].tolist(),
+                    cols.dport[plain].tolist(),
+                    cols.payload[plain].tolist(),
+                    cols.length[plain].tolist(),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
+        order = others.tolist()
         k, i = 0, 0
         expiry = an.frames.next_expiry
         while True:
-            j = int(others[k]) if k < len(others) else n
+            j = order[k] if k < len(order) else n
             forced = False
             if expiry != float("inf") and j > i:
                 late = np.flatnonzero(simple[i:j] & (ts[i:j] > expiry))
@@ -159,7 +180,11 @@ class BulkLane:
             if j >= n:
                 break
             now.upto = j
-            self._other(now, j)
+            got = None if forced else fields.get(j)
+            if got is not None and got[1] <= expiry:
+                self._datagram(batch.data, got)
+            else:
+                an._frame(batch.record(j))
             expiry = an.frames.next_expiry
             i = j + 1
             k += 0 if forced else 1
@@ -168,25 +193,21 @@ class BulkLane:
         self._now = None
         an.stats.non_sip_on_sip_ports += int(np.count_nonzero(rtp_like & on_sip & simple))
 
-    def _other(self, now: _Batch, j: int) -> None:
-        """Record ``j`` the per-record way; plain UDP skips the frame decoder."""
-        an, cols = self.analyzer, now.cols
-        if cols.plain[j] and cols.length[j] > 0 and now.batch.ts[j] <= an.frames.next_expiry:
-            batch = now.batch
-            at = int(cols.payload[j])
-            packet = make_packet(
-                int(batch.number[j]),
-                float(batch.ts[j]),
-                self._name(int(cols.src[j])),
-                int(cols.sport[j]),
-                self._name(int(cols.dst[j])),
-                int(cols.dport[j]),
-                "udp",
-                batch.data[at : at + int(cols.length[j])],
-            )
-            an._payload(packet)
-            return
-        an._frame(now.batch.record(j))
+    def _datagram(self, data: bytes, got: tuple[int, float, int, int, int, int, int, int]) -> None:
+        """A plain UDP datagram straight to SIP detection: no frame decoding needed."""
+        number, ts, src, sport, dst, dport, at, size = got
+        names = self._names
+        packet = make_packet(
+            number,
+            ts,
+            names.get(src) or self._name(src),
+            sport,
+            names.get(dst) or self._name(dst),
+            dport,
+            "udp",
+            data[at : at + size],
+        )
+        self.analyzer._payload(packet)
 
     def _name(self, ip: int) -> str:
         name = self._names.get(ip)
@@ -232,16 +253,24 @@ class BulkLane:
         if len(self.media._expect) >= self.media.max_expectations:
             self.settle()
             return
+        rows = now.media_rows[
+            np.searchsorted(now.media_rows, now.done) : np.searchsorted(now.media_rows, now.upto)
+        ]
+        if len(rows) == 0:
+            return  # no media row waiting (a SIP-only stretch): nothing to check
         try:
             addr = int(ipaddress.IPv4Address(ip))
         except ValueError:
             return  # not IPv4: no media row can be at that address
-        lo, hi = now.done, now.upto
         cols = now.cols
-        ports = [port, port + 1] if rtcp_port is None else [port, port + 1, rtcp_port]
-        pending = now.media[lo:hi] & now.simple[lo:hi]
-        near = ((cols.dst[lo:hi] == addr) & np.isin(cols.dport[lo:hi], ports)) | (
-            (cols.src[lo:hi] == addr) & np.isin(cols.sport[lo:hi], ports)
+        ports = (port, port + 1, port if rtcp_port is None else rtcp_port)
+
+        def at(col: npt.NDArray[np.int64]) -> B:
+            got: B = (col[rows] == ports[0]) | (col[rows] == ports[1]) | (col[rows] == ports[2])
+            return got
+
+        near = ((cols.dst[rows] == addr) & at(cols.dport)) | (
+            (cols.src[rows] == addr) & at(cols.sport)
         )
-        if np.any(pending & near):
+        if near.any():
             self.settle()

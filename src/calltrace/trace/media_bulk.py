@@ -6,7 +6,7 @@ they keep their rows (arrival, packet number, sequence, RTP timestamp, payload t
 marker, the first four payload bytes for telephone-events) in NumPy columns and compute
 the figures with :mod:`calltrace.trace.media_vec` when the stream is read. Memory per
 stream is bounded by the stream's own length (a 60 s stream at 50 packets/s is 3,000 rows
-of 41 bytes).
+of 49 bytes).
 
 :meth:`BulkMediaTracker.observe_columns` takes many UDP datagrams at once
 (:class:`MediaRows`) and does what :meth:`MediaTracker.observe` would do to each, in the

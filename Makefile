@@ -7,7 +7,7 @@ SAMPLE  = src/calltrace/data/sample.pcap
 
 .PHONY: demo test lint fuzz bench clean
 
-$(BIN)/calltrace: pyproject.toml setup.py src/calltrace/decode/_sipfast.c
+$(BIN)/calltrace: pyproject.toml setup.py src/calltrace/decode/_sipfast.c src/calltrace/decode/_bulkfast.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .

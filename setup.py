@@ -1,4 +1,4 @@
-"""Build hook for the optional native SIP fast path (calltrace.decode._sipfast).
+"""Build hook for the optional native fast paths (calltrace.decode._sipfast, _bulkfast).
 
 Everything else about the package lives in pyproject.toml. The extension is
 ``optional``: without a C compiler or Python headers the install still succeeds and
@@ -14,6 +14,12 @@ setup(
             sources=["src/calltrace/decode/_sipfast.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra"],
             optional=True,
-        )
+        ),
+        Extension(
+            "calltrace.decode._bulkfast",
+            sources=["src/calltrace/decode/_bulkfast.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra"],
+            optional=True,
+        ),
     ]
 )

@@ -33,9 +33,9 @@ EXTRA_PORTS = ["-d", "udp.port==5080,sip", "-d", "tcp.port==5080,sip"]
 MESSAGES_PER_CALL = 7.0  # carrier mix, registrations and pings included (measured)
 
 
-def capture(out: Path, messages: int, seed: int, rate: float) -> tuple[Path, dict[str, object]]:
-    """The benchmark capture for these parameters, generated unless already there."""
-    stem = f"carrier-m{messages}-s{seed}-r{rate:g}"
+def cached(out: Path, stem: str) -> tuple[Path, Path, dict[str, object] | None]:
+    """Where capture ``stem`` lives in ``out``, and its truth when it is already there
+    (written by this truth version, and as long as the truth says)."""
     pcap, truth_path = out / f"{stem}.pcap", out / f"{stem}.truth.json"
     if pcap.exists() and truth_path.exists():
         truth = json.loads(truth_path.read_text())
@@ -44,8 +44,16 @@ def capture(out: Path, messages: int, seed: int, rate: float) -> tuple[Path, dic
             and truth["file"]["bytes"] == pcap.stat().st_size
         ):
             print(f"reusing {pcap}")
-            return pcap, truth
+            return pcap, truth_path, truth
     out.mkdir(parents=True, exist_ok=True)
+    return pcap, truth_path, None
+
+
+def capture(out: Path, messages: int, seed: int, rate: float) -> tuple[Path, dict[str, object]]:
+    """The benchmark capture for these parameters, generated unless already there."""
+    pcap, truth_path, truth = cached(out, f"carrier-m{messages}-s{seed}-r{rate:g}")
+    if truth is not None:
+        return pcap, truth
     duration = messages / (rate * MESSAGES_PER_CALL) * 1.5 + 60
     config = SimConfig(seed=seed, rate=rate, duration=duration, max_messages=messages)
     started = time.perf_counter()

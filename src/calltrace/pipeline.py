@@ -15,11 +15,12 @@ file in which it ended.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Protocol
+from typing import Any, Protocol
 
 from calltrace.decode.events import EventDecoder
 from calltrace.decode.events import sniff as sniff_events
@@ -48,6 +49,12 @@ from calltrace.trace.calls import CallTracker
 from calltrace.trace.media import MediaTracker
 
 _event_type = attrgetter("type")
+
+try:  # the bulk lane needs NumPy; without it every record takes the per-record path
+    from calltrace.pipeline_bulk import BackgroundHash, BulkLane
+except ImportError:  # pragma: no cover - numpy is a dependency; this is the fallback
+    BulkLane = None  # type: ignore[assignment,misc]
+
 #: Ports on which a UDP payload that is not SIP is worth counting (junk, keep-alives).
 SIP_PORTS = frozenset({5060, 5061})
 #: How many SIP messages are buffered before a batch goes to the sink.
@@ -150,6 +157,7 @@ class Analyzer:
         heuristic_rtp: bool = False,
         engine: DetectionEngine | None = None,
         detect: bool = True,
+        bulk: bool | None = None,
     ) -> None:
         self.sink = sink
         # Detection runs on every call event the tracker emits (and on SIP messages when a
@@ -164,6 +172,14 @@ class Analyzer:
         # RTP is found from the SDP of the calls; with heuristic_rtp, also without signalling
         # (as tshark's rtp.heuristic_rtp), at the risk of taking other UDP for RTP.
         self.media = MediaTracker(heuristic=heuristic_rtp)
+        # The bulk lane (pipeline_bulk.py, docs/performance.md): on unless bulk=False,
+        # CALLTRACE_NO_BULK=1 or NumPy is missing. It gives the same Analysis.
+        if bulk is None:
+            bulk = os.environ.get("CALLTRACE_NO_BULK", "") in ("", "0")
+        self.bulk: BulkLane | None = None
+        if bulk and BulkLane is not None:
+            self.bulk = BulkLane(self)
+            self.media = self.bulk.media
         self.rtp_streams: list[RtpStream] = []
         self.rtcp_reports: list[RtcpRecord] = []
         self.frames = FrameDecoder()
@@ -177,7 +193,7 @@ class Analyzer:
         self._events: EventDecoder | None = None
         self._sniff = True
         self._reader = CaptureReader()
-        self._hash = hashlib.sha256()
+        self._hash: Any = hashlib.sha256()
 
     # -- file boundaries -------------------------------------------------------------
     def begin_file(self, path: str, fmt: str | None = None) -> None:
@@ -188,6 +204,9 @@ class Analyzer:
         self._sniff = fmt is None
         self._reader = CaptureReader()
         self._hash = hashlib.sha256()
+        if self.bulk is not None:
+            self.bulk.begin_file()
+            self._hash = BackgroundHash(self._hash)
         if self.sink is not None:
             self.sink.begin_file(path)
 
@@ -204,6 +223,9 @@ class Analyzer:
         if self._events is not None:
             self.feed_events(self._events.feed(chunk))
             return
+        if self.bulk is not None:
+            self.bulk.feed(chunk)
+            return
         self._reader.feed(chunk)
         self._drain()
 
@@ -213,12 +235,15 @@ class Analyzer:
             self.feed_events(self._events.close())
             result.format = self._events.format
             result.packets = self._events.lines
+        if self.bulk is not None:
+            self.bulk.end_file()
+        closing = self.bulk.capture if self.bulk is not None else self._reader
         try:
-            self._reader.close()
+            closing.close()
         except DecodeError as err:
             self._record(err, packet=result.packets + 1 if result.packets else None, ts=None)
         result.sha256 = self._hash.hexdigest()
-        info = self._reader.info
+        info = closing.info
         if info is not None:
             result.format = info.format
             result.link_types = sorted(set(info.link_types))
@@ -333,6 +358,10 @@ class Analyzer:
         if result.first_ts is None:
             result.first_ts = record.ts
         result.last_ts = record.ts
+        self._frame(record)
+
+    def _frame(self, record: CaptureRecord) -> None:
+        """Frame decoding and what follows, without the per-file counters."""
         for item in self.frames.decode(record):
             if isinstance(item, DecodeError):
                 self._record(item, packet=record.number, ts=record.ts)
@@ -343,8 +372,11 @@ class Analyzer:
         if packet.transport == "udp" and not looks_like_sip(packet.payload):
             if packet.src_port in SIP_PORTS or packet.dst_port in SIP_PORTS:
                 self.stats.non_sip_on_sip_ports += 1
-            elif (err := self.media.observe(packet)) is not None:
-                self._record(err, packet=packet.number, ts=packet.ts)
+            else:
+                if self.bulk is not None:
+                    self.bulk.settle()  # media rows before this one go first
+                if (err := self.media.observe(packet)) is not None:
+                    self._record(err, packet=packet.number, ts=packet.ts)
             return
         try:
             message = parse_sip(packet)
@@ -409,6 +441,8 @@ class Analyzer:
             return  # the call tracker records the SDP problem with the call
         for media in lines:
             if media.ip and media.port and media.ip not in HOLD_ADDRESSES:
+                if self.bulk is not None:
+                    self.bulk.before_expect(media.ip, media.port, media.rtcp_port)
                 self.media.expect(
                     media.ip,
                     media.port,
@@ -447,12 +481,16 @@ class Analyzer:
         )
 
     def _keep_error(self, record: DecodeErrorRecord) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()  # errors of media rows before this one go first
         self.stats.errors_by_kind[f"{record.layer}.{record.kind}"] += 1
         self._pending_errors.append(record)
         if self.keep_results:
             self.errors.append(record)
 
     def _flush(self, *, final: bool = False) -> None:
+        if self.bulk is not None:
+            self.bulk.settle()
         finished = self.tracker.close() if final else self.tracker.pop_finished()
         for item in finished:
             if isinstance(item, Call):

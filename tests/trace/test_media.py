@@ -261,3 +261,12 @@ def test_expectations_are_bounded_oldest_first() -> None:
     assert ("192.0.2.1", 10000) not in tracker._expect
     assert ("192.0.2.1", 10000 + 2 * 249) in tracker._expect
     assert len(tracker._rtcp_ports) == 100
+
+
+def test_clock_under_one_kilohertz_is_not_timed() -> None:
+    """An rtpmap clock under 1 kHz (tshark divides by rate // 1000) gives no timing, no crash."""
+    tracker = MediaTracker()
+    tracker.expect(B[0], B[1], {96: "odd/500"}, call_id="c1")
+    (s,) = run([pkt(i, 10 * i, 20.0 * i, pt=96) for i in range(4)], tracker)
+    assert (s.packets, s.lost, s.clock_rate) == (4, 0, None)
+    assert s.max_jitter_ms == 0.0

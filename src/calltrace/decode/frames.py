@@ -83,6 +83,15 @@ class FrameDecoder:
         self._number = 0
         self._ts = 0.0
 
+    @property
+    def next_expiry(self) -> float:
+        """Capture time at which the oldest unfinished IP fragment set expires (inf: none).
+
+        A frame later than this makes the decoder expire fragments (and report them): the
+        bulk lane (decode/bulk.py) hands such frames to :meth:`decode` instead of skipping it.
+        """
+        return self._frags.next_expiry
+
     def decode(self, record: CaptureRecord) -> list[Packet | DecodeError]:
         """The payloads completed by this frame, and errors found in it."""
         data = record.data

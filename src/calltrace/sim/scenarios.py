@@ -26,6 +26,7 @@ BUILTINS: Final = (
     "calltrace.sim.attacks_sip",
     "calltrace.sim.attacks_fraud",
     "calltrace.sim.attacks_identity",
+    "calltrace.sim.media",
 )
 
 

@@ -27,6 +27,7 @@ from typing import Final
 from calltrace.decode.rtcp import is_rtcp, parse_rtcp
 from calltrace.decode.rtp import (
     COMFORT_NOISE,
+    TelephoneEvent,
     event_digit,
     looks_like_rtp,
     non_rtp_kind,
@@ -87,6 +88,9 @@ class MediaTracker:
     >>> [(s.ssrc, s.packets, s.lost, round(s.max_jitter_ms, 3)) for s in tracker.close()]
     [(7, 3, 0, 0.0)]
     """
+
+    #: What a new stream is made of; the bulk lane (trace/media_bulk.py) keeps columns.
+    stream_class: type[StreamStats]
 
     def __init__(
         self,
@@ -235,7 +239,7 @@ class MediaTracker:
         if stats is None:
             if len(self._streams) >= self.max_streams:
                 self._evict_oldest()
-            stats = StreamStats(key, exp)
+            stats = self.stream_class(key, exp)
             tuple4 = key[:4]
             prev = self._last_ssrc.get(tuple4)
             if prev is not None and prev != rtp.ssrc:
@@ -551,15 +555,16 @@ class StreamStats:
             ev = parse_telephone_event(packet.payload[start : start + rtp.payload_length])
         except DecodeError:
             return
+        self._dtmf_event(ev, packet.ts, packet.number, rtp.timestamp)
+
+    def _dtmf_event(self, ev: TelephoneEvent, ts: float, number: int, timestamp: int) -> None:
         cur = self.dtmf[-1] if self.dtmf else None
-        if cur is not None and cur[6] == rtp.timestamp and cur[0] == ev.event:
+        if cur is not None and cur[6] == timestamp and cur[0] == ev.event:
             cur[2] = max(int(cur[2]), ev.duration)  # type: ignore[call-overload]
             cur[4] = bool(cur[4]) or ev.end
             return
         if len(self.dtmf) < MAX_DTMF:
-            self.dtmf.append(
-                [ev.event, packet.ts, ev.duration, ev.volume, ev.end, packet.number, rtp.timestamp]
-            )
+            self.dtmf.append([ev.event, ts, ev.duration, ev.volume, ev.end, number, timestamp])
 
     def result(self) -> RtpStream:
         """The stream's figures as they stand (tshark's rtpstream_info_calc_fill)."""
@@ -629,3 +634,6 @@ class StreamStats:
             r_factor=r,
             mos=mos,
         )
+
+
+MediaTracker.stream_class = StreamStats  # set here: StreamStats is defined after the tracker

@@ -71,6 +71,10 @@ class Payload:
             self.event = parts[0].lower().startswith("telephone-event")
             # RFC 4733 §2.2.1: an event's timestamp stays at its start, so no jitter
             self.clock = 0 if self.event else (rate or _named_clock(parts[0]))
+            if self.clock < 1000:
+                # tshark times RTP in ms with clock_rate / 1000 (an integer): a rate under
+                # 1 kHz in an rtpmap (no real codec has one) cannot be timed that way
+                self.clock = 0
             self.codec = rtpmap
         elif pt == RTPEVENT_PT:
             self.name, self.clock, self.event, self.codec = (

@@ -1,0 +1,3 @@
+def walk(
+    buf: bytes, little_endian: bool, snaplen: int, max_record: int, /
+) -> tuple[bytes, int, int]: ...

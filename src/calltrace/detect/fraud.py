@@ -137,8 +137,9 @@ class DestinationRisk:
         code = self.calling_code(digits)
         if code is None:
             return True  # not a known calling code: let libphonenumber say
-        screen = self._screens.get(code, False)
-        if screen is False:
+        if code in self._screens:
+            screen = self._screens[code]
+        else:
             screen = self._screens[code] = self._code_screen(int(code))
         return screen is not None and screen.fullmatch(digits, len(code)) is not None
 

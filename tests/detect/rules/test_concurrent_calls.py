@@ -7,7 +7,6 @@ import doctest
 from calltrace.detect.rules import concurrent_calls
 from calltrace.detect.rules.concurrent_calls import ConcurrentCalls
 from calltrace.model import Alert, CallEvent, CallEventType
-
 from tests.detect._events import T0
 
 ATTEMPT, ANSWER, END = CallEventType.ATTEMPT, CallEventType.ANSWER, CallEventType.END
@@ -26,7 +25,7 @@ def _run(rule: ConcurrentCalls, events: list[CallEvent]) -> list[Alert]:
 def test_ten_open_calls_are_high_and_twenty_critical() -> None:
     """The tenth open call fires high (score 70), the twentieth critical (score 90)."""
     alerts = _run(ConcurrentCalls(), [_ev(ATTEMPT, i, f"c{i}") for i in range(20)])
-    assert [(a.evidence["concurrent"], a.severity, a.score) for a in alerts][0] == (10, "high", 70)
+    assert next((a.evidence["concurrent"], a.severity, a.score) for a in alerts) == (10, "high", 70)
     assert (alerts[-1].evidence["concurrent"], alerts[-1].severity, alerts[-1].score) == (
         20, "critical", 90)  # fmt: skip
     first = alerts[0]

@@ -88,7 +88,7 @@ def test_long_talk_time_is_critical() -> None:
 
 def test_late_call_within_lateness_counts() -> None:
     """A tenth call arriving 0.9 s out of order still counts; 1.5 s late it does not."""
-    on_time = _pump(8, 5, step=10.0) + [_call(80.0, f"{RANGE}100")]
+    on_time = [*_pump(8, 5, step=10.0), _call(80.0, f"{RANGE}100")]
     assert len(_run(Irsf(home_region="GB"), [*on_time, _call(79.1, f"{RANGE}199")])) == 1
     assert _run(Irsf(home_region="GB"), [*on_time, _call(78.5, f"{RANGE}199")]) == []
 

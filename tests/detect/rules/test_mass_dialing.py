@@ -8,7 +8,6 @@ import random
 from calltrace.detect.rules import mass_dialing
 from calltrace.detect.rules.mass_dialing import MassDialing
 from calltrace.model import Alert, CallEvent
-
 from tests.detect._events import T0, attempt
 
 IP = "198.51.100.4"

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 
 from calltrace.detect.rules import wangiri
 from calltrace.detect.rules.wangiri import Wangiri
 from calltrace.model import Alert, CallEvent, CallEventType
-
 from tests.detect._events import T0
 
 A = "+2693001234"  # Comoros, as in the FCC "One Ring" advisory's examples of far codes
 ATTEMPT, CANCEL, ANSWER = CallEventType.ATTEMPT, CallEventType.CANCEL, CallEventType.ANSWER
 
 
-def _ev(kind: CallEventType, offset: float, b: str, call: str, a: str = A, **kw: object) -> CallEvent:
-    return CallEvent(type=kind, ts=T0 + offset, a_number=a, b_number=b, call_id=call, **kw)  # type: ignore[arg-type]
+def _ev(
+    kind: CallEventType, offset: float, b: str, call: str, a: str = A, **kw: object
+) -> CallEvent:
+    event = CallEvent(type=kind, ts=T0 + offset, a_number=a, b_number=b, call_id=call)
+    return dataclasses.replace(event, **kw)
 
 
 def _rings(count: int, *, ring: float = 2.0, step: float = 10.0, first: int = 0) -> list[CallEvent]:
@@ -105,8 +108,11 @@ def test_event_file_rows_with_ring_time() -> None:
 
 def test_late_cancel_within_lateness_counts() -> None:
     """A cancel arriving 0.9 s out of order still makes the twentieth short ring."""
-    events = _rings(19) + [_ev(ATTEMPT, 190.0, "+447700999990", "late")]
-    events += [_ev(ATTEMPT, 192.5, "+447700999991", "other"), _ev(CANCEL, 191.6, "+447700999990", "late")]
+    events = [*_rings(19), _ev(ATTEMPT, 190.0, "+447700999990", "late")]
+    events += [
+        _ev(ATTEMPT, 192.5, "+447700999991", "other"),
+        _ev(CANCEL, 191.6, "+447700999990", "late"),
+    ]
     assert len(_run(Wangiri(), events)) == 1
 
 
@@ -114,3 +120,14 @@ def test_doctests() -> None:
     """The module's example gives what it shows."""
     result = doctest.testmod(wangiri)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_engine_allowlist_keeps_an_a_number_out() -> None:
+    """Through the engine, an allowlisted A-number's rings neither fire nor keep state."""
+    from calltrace.config import parse_config
+    from calltrace.detect.engine import DetectionEngine
+
+    engine = DetectionEngine(parse_config({"rules": {"wangiri": {"allowlist": [A]}}}))
+    alerts = engine.observe_many(_rings(25))
+    assert [a for a in alerts if a.rule == "wangiri"] == []
+    assert engine.counters.allowlisted["wangiri"] == 50

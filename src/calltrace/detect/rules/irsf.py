@@ -167,7 +167,9 @@ class Irsf(Detector):
             evidence={
                 "calls": len(calls),
                 "distinct_numbers": numbers,
-                "b_numbers": sorted({"+" + str(r[0]) for _, _, r in entries if isinstance(r, tuple)}),
+                "b_numbers": sorted(
+                    {"+" + str(r[0]) for _, _, r in entries if isinstance(r, tuple)}
+                ),
                 "answered_calls": len(talk),
                 "total_duration": round(total, 3),
                 "max_duration": round(max(talk.values(), default=0.0), 3),

@@ -15,6 +15,8 @@ source IP, else A-number):
 
 from __future__ import annotations
 
+import itertools
+
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.fraud import number_value, source_of
 from calltrace.detect.registry import register
@@ -100,10 +102,14 @@ class MassDialing(Detector):
         out = []
         if count >= self.rate_calls:
             out.append(self._alert(source, "rate", recent.last_entries(), self.rate_calls))
-        if value is not None and count > 1 and self._near(value, recent.last_entries()):
-            if sequential.add(key, ts, value, item.call_id) >= self.min_sequential:
-                entries = sequential.last_entries()
-                out.append(self._alert(source, "sequential", entries, self.min_sequential))
+        if (
+            value is not None
+            and count > 1
+            and self._near(value, recent.last_entries())
+            and sequential.add(key, ts, value, item.call_id) >= self.min_sequential
+        ):
+            entries = sequential.last_entries()
+            out.append(self._alert(source, "sequential", entries, self.min_sequential))
         return out
 
     def _near(self, value: int, entries: list[tuple[float, object, object]]) -> bool:
@@ -122,7 +128,7 @@ class MassDialing(Detector):
     ) -> Alert:
         calls = len(entries)
         numbers = sorted({v for _, v, _ in entries if isinstance(v, int)})
-        steps = [b - a for a, b in zip(numbers, numbers[1:], strict=False)]
+        steps = [b - a for a, b in itertools.pairwise(numbers)]
         window = self.rate_window if test == "rate" else self.window
         return self.alert(
             entity=source[1],

@@ -28,6 +28,7 @@ from calltrace.model import Alert, CallEvent, CallEventType
 _ATTEMPT, _ANSWER = CallEventType.ATTEMPT, CallEventType.ANSWER
 _CANCEL, _REJECT = CallEventType.CANCEL, CallEventType.REJECT
 _ENDS = frozenset({_CANCEL, _REJECT, CallEventType.END})
+_RELEVANT = _ENDS | {_ATTEMPT, _ANSWER}
 
 
 @register
@@ -80,7 +81,7 @@ class Wangiri(Detector):
         self._max_ts = float("-inf")
 
     def partition_key(self, item: Item) -> str | None:
-        if type(item) is CallEvent and item.type in (_ATTEMPT, _ANSWER) | _ENDS:
+        if type(item) is CallEvent and item.type in _RELEVANT:
             return item.a_number
         return None
 

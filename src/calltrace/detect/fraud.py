@@ -29,11 +29,13 @@ numbers than are risky, never fewer.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from calltrace.enrich.numbers import (
+    DEFAULT_RISKY_TYPES,
     SATELLITE_PREFIXES,
     TYPE_NAMES,
     NumberConfig,
@@ -42,7 +44,14 @@ from calltrace.enrich.numbers import (
 )
 from calltrace.model import CallEvent, CallEventType
 
-__all__ = ["CallEventType", "DestinationRisk", "number_value", "source_of"]
+__all__ = [
+    "CallEventType",
+    "DestinationRisk",
+    "attempt_source",
+    "destinations",
+    "number_value",
+    "source_of",
+]
 
 #: libphonenumber's PhoneMetadata attribute of each type name CallTrace uses.
 _DESC_OF = {
@@ -58,6 +67,8 @@ _DESC_OF = {
     "fixed_line": "fixed_line",
 }
 _PREFIX_TYPES = {"satellite", "international_network"}
+#: ITU calling codes as strings (E.164 codes are prefix-free: at most one matches).
+_CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 def source_of(event: CallEvent) -> tuple[str, str] | None:
@@ -71,6 +82,29 @@ def source_of(event: CallEvent) -> tuple[str, str] | None:
     return None
 
 
+def attempt_source(item: object) -> str | None:
+    """The partition key of rules that count attempts per source (None: not an attempt)."""
+    if type(item) is CallEvent and item.type is CallEventType.ATTEMPT:
+        source = source_of(item)
+        return None if source is None else source[1]
+    return None
+
+
+def destinations(
+    default_region: str, home_region: str, risk_file: str, risky_types: tuple[str, ...] = ()
+) -> DestinationRisk:
+    """The shared :class:`DestinationRisk` of a rule's number parameters ("" = unset;
+    no ``risky_types``: the enrichment defaults)."""
+    return DestinationRisk.shared(
+        NumberConfig(
+            default_region=default_region or None,
+            home_region=home_region or None,
+            risky_types=frozenset(risky_types) if risky_types else DEFAULT_RISKY_TYPES,
+            risk_file=risk_file or None,
+        )
+    )
+
+
 def number_value(raw: str | None) -> int | None:
     """A number's digits as an integer (``+``, ``tel:``/``sip:`` and separators dropped),
     None when it is not all digits: the "distance" of sequential-number rules.
@@ -80,6 +114,8 @@ def number_value(raw: str | None) -> int | None:
     """
     if not raw:
         return None
+    if raw[0] == "+" and raw[1:].isdigit() and len(raw) <= 19:  # E.164: the common case
+        return int(raw[1:])
     text = raw
     if text[:4].lower() in ("sip:", "tel:") or text[:5].lower() == "sips:":
         text = text.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
@@ -102,7 +138,14 @@ class DestinationRisk:
         self._screening = set(self.config.risky_types) <= set(_DESC_OF) | _PREFIX_TYPES
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (DestinationRisk, (self.config,))
+        return (DestinationRisk.shared, (self.config,))
+
+    @staticmethod
+    @lru_cache(maxsize=8)
+    def shared(config: NumberConfig) -> DestinationRisk:
+        """One instance per configuration, so rules with the same number settings
+        (toll_fraud, irsf) share its cache and pay each cold look-up once."""
+        return DestinationRisk(config)
 
     @property
     def intel(self) -> NumberIntel:
@@ -121,9 +164,8 @@ class DestinationRisk:
 
     def calling_code(self, digits: str) -> str | None:
         """The ITU calling code that ``digits`` (E.164 without ``+``) starts with."""
-        codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
         for size in (1, 2, 3):
-            if int(digits[:size] or 0) in codes:
+            if digits[:size] in _CALLING_CODES:
                 return digits[:size]
         return None
 

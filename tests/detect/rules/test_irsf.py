@@ -93,6 +93,16 @@ def test_late_call_within_lateness_counts() -> None:
     assert _run(Irsf(home_region="GB"), [*on_time, _call(78.5, f"{RANGE}199")]) == []
 
 
+def test_calls_without_call_id_count_but_are_not_named() -> None:
+    """Event-file rows without a call id are distinct calls; the alert names no made-up ids."""
+    rows = [
+        CallEvent(type=CallEventType.ATTEMPT, ts=T0 + i, b_number=f"{RANGE}1{i % 5:02d}")
+        for i in range(10)
+    ]
+    (alert,) = _run(Irsf(home_region="GB"), rows)
+    assert alert.evidence["calls"] == 10 and alert.call_ids == ()
+
+
 def test_doctests() -> None:
     """The module's example gives what it shows."""
     result = doctest.testmod(irsf)

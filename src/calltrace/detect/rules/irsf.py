@@ -15,10 +15,9 @@ from __future__ import annotations
 import phonenumbers
 
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.fraud import DestinationRisk
+from calltrace.detect.fraud import DestinationRisk, destinations
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
-from calltrace.enrich.numbers import NumberConfig
 from calltrace.model import Alert, CallEvent, CallEventType
 
 #: Attempts start calls; ends carry the talk time (SIP); a row of an event file is both.
@@ -103,7 +102,7 @@ class Irsf(Detector):
             )
         key = self._range(digits)
         call = item.call_id if item.call_id is not None else f"{item.ts}>{digits}"
-        if calls.add(key, item.ts, call, (digits, item.duration)) < self.min_calls:
+        if calls.add(key, item.ts, call, (digits, item.duration, item.call_id)) < self.min_calls:
             return []
         entries = calls.last_entries()
         numbers = {r[0] for _, _, r in entries if isinstance(r, tuple)}
@@ -126,13 +125,7 @@ class Irsf(Detector):
 
     def _destinations(self) -> DestinationRisk:
         if self._risk is None:
-            self._risk = DestinationRisk(
-                NumberConfig(
-                    default_region=self.default_region or None,
-                    home_region=self.home_region or None,
-                    risk_file=self.risk_file or None,
-                )
-            )
+            self._risk = destinations(self.default_region, self.home_region, self.risk_file)
         return self._risk
 
     def _international(self, digits: str, raw: str | None) -> bool:
@@ -163,7 +156,7 @@ class Irsf(Detector):
             title=f"{len(calls)} calls to {numbers} numbers of range {key}",
             score=60 + 4 * (len(calls) - self.min_calls) + (20 if long else 0),
             severity="critical" if long or len(calls) >= 2 * self.min_calls else None,
-            call_ids=tuple(calls),
+            call_ids=tuple(dict.fromkeys(str(r[2]) for _, _, r in entries if _real(r))),
             evidence={
                 "calls": len(calls),
                 "distinct_numbers": numbers,
@@ -178,3 +171,8 @@ class Irsf(Detector):
                 "window": self.window,
             },
         )
+
+
+def _real(record: object) -> bool:
+    """Whether a window record names a real call id (rows without one get a made-up value)."""
+    return isinstance(record, tuple) and record[2] is not None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.fraud import number_value, source_of
+from calltrace.detect.fraud import attempt_source, number_value, source_of
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
 from calltrace.model import Alert, CallEvent, CallEventType
@@ -71,10 +71,7 @@ class MassDialing(Detector):
         self._sequential: SlidingWindow | None = None
 
     def partition_key(self, item: Item) -> str | None:
-        if type(item) is CallEvent and item.type is _ATTEMPT:
-            source = source_of(item)
-            return None if source is None else source[1]
-        return None
+        return attempt_source(item)
 
     def state_size(self) -> int:
         if self._recent is None or self._sequential is None:

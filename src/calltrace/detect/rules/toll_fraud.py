@@ -11,10 +11,10 @@ configurable), screened fast by :class:`calltrace.detect.fraud.DestinationRisk`.
 from __future__ import annotations
 
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.fraud import DestinationRisk, source_of
+from calltrace.detect.fraud import DestinationRisk, attempt_source, destinations, source_of
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
-from calltrace.enrich.numbers import DEFAULT_RISKY_TYPES, NumberConfig
+from calltrace.enrich.numbers import DEFAULT_RISKY_TYPES
 from calltrace.model import Alert, CallEvent, CallEventType
 
 _ATTEMPT = CallEventType.ATTEMPT
@@ -68,10 +68,7 @@ class TollFraud(Detector):
         self._risk: DestinationRisk | None = None
 
     def partition_key(self, item: Item) -> str | None:
-        if type(item) is CallEvent and item.type is _ATTEMPT:
-            source = source_of(item)
-            return None if source is None else source[1]
-        return None
+        return attempt_source(item)
 
     def state_size(self) -> int:
         return 0 if self._calls is None else self._calls.size
@@ -84,13 +81,8 @@ class TollFraud(Detector):
             return []
         risk = self._risk
         if risk is None:
-            risk = self._risk = DestinationRisk(
-                NumberConfig(
-                    default_region=self.default_region or None,
-                    home_region=self.home_region or None,
-                    risky_types=frozenset(self.risky_types),
-                    risk_file=self.risk_file or None,
-                )
+            risk = self._risk = destinations(
+                self.default_region, self.home_region, self.risk_file, self.risky_types
             )
         reasons = risk.risk(item.b_number)
         if not reasons:

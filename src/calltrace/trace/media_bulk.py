@@ -389,22 +389,28 @@ class BulkMediaTracker(MediaTracker):
         rtcp = (kind == _RTCP) | ((kind == _MUX) & head.rtcp)
         rtcp |= (kind == _HEURISTIC) & ~head.looks & head.rtcp
         single = np.flatnonzero(rtcp | (rtp_kind & ~head.clean))
-        for i in single.tolist():
-            self._one(rows, lo + i, routes[int(inverse[i])], bool(rtcp[i]), errors)
         take = np.flatnonzero(bulk)
-        if not len(take):
-            return
-        if self._scalar_needed(routes[int(r)] for r in np.unique(inverse[take]).tolist()):
-            # these datagrams change the routing of later ones (a NAT latch, a re-INVITE's
-            # new expectation, ZRTP/DTLS keying waiting for its stream): row by row, as
-            # the per-record path does
-            for i in take.tolist():
-                packet = rows.packet(lo + i, self._names)
+        if len(take) and self._scalar_needed(
+            routes[int(r)] for r in np.unique(inverse[take]).tolist()
+        ):
+            # these datagrams change the routing of later ones (a NAT latch makes the
+            # return direction media, a re-INVITE hands a stream a newer expectation,
+            # ZRTP/DTLS keying waits for its stream): row by row, as the per-record path
+            for i in range(lo, hi):
+                packet = rows.packet(i, self._names)
                 err = self.observe(packet)
                 if err is not None:
                     errors.append((packet.number, packet.ts, err))
             return
-        self._streams_of(rows, lo, take, inverse, routes, head)
+        start = len(errors)
+        if len(take):
+            self._streams_of(rows, lo, take, inverse, routes, head)
+        # RTCP and unparsable RTP after the RTP they sit between: an RTCP report reads a
+        # stream's clock only from the stream's first frame on (MediaTracker._clock_at)
+        for i in single.tolist():
+            self._one(rows, lo + i, routes[int(inverse[i])], bool(rtcp[i]), errors)
+        if len(errors) - start > 1:
+            errors[start:] = sorted(errors[start:], key=lambda e: e[0])  # row order
 
     def _scalar_needed(self, used: Any) -> bool:
         """Whether the scalar tracker would do more for these routes' RTP than count it:
@@ -506,7 +512,9 @@ class BulkMediaTracker(MediaTracker):
             stats = streams.get(key)
             if stats is None:
                 stats = streams[key] = StreamColumns(key, route.exp)
-                self._clock_of(ssrc_of[g], int(cols[4][a]), route.exp)
+                self._note_clock(
+                    ssrc_of[g], _Payload(int(cols[4][a]), route.exp).clock, int(cols[1][a])
+                )
             elif route.exp is not None and stats.exp is None:
                 stats.exp = route.exp
             stats.ssrc_changes += changes[g]
@@ -514,15 +522,6 @@ class BulkMediaTracker(MediaTracker):
                 tuple([col[a:b] for col in cols]), origin, ends[g]
             )
         self.rtp_packets += len(take)
-
-    def _clock_of(self, ssrc: int, pt: int, exp: Expectation | None) -> None:
-        """Remember a new stream's RTP clock by SSRC, for RTCP jitter in ms (as
-        ``MediaTracker._observe_rtp`` does at a stream's first packet)."""
-        clock = _Payload(pt, exp).clock
-        if clock:
-            if len(self._clocks) >= self.max_streams:
-                self._clocks.popitem(last=False)
-            self._clocks[ssrc] = clock
 
     def _ssrc_changes(
         self, pair: I64, ssrc: I64, order: I64, bounds: I64, routes: list[_Route]

@@ -2,9 +2,9 @@
 concurrency, each with its near misses (numbers in docs/simulate.md).
 
 Numbers are real-looking and valid for libphonenumber where the rule cares: UK premium
-rate +44 871, US premium +1 900, Iridium +8816, IRSF-prone Comoros mobile +269 321 (a
-range that is not on CallTrace's toll-fraud risk list, so an IRSF pump is not also toll
-fraud), UK drama numbers 020 7946 0xxx for everyone else. Each group calls from its own
+rate +44 871, US premium +1 900, Iridium +8816, IRSF-prone Latvian +371 6712 34xx (a
+listed IRSF destination: the irsf rule needs one without a home region), UK drama
+numbers 020 7946 0xxx for everyone else. Each group calls from its own
 source so no two groups share an entity.
 """
 
@@ -74,13 +74,15 @@ def toll_fraud(ctx: Context) -> Iterator[Plan]:
 
 
 @scenario("irsf", rate=0.0, rule="irsf",
-          description="12 long calls to 8 sequential Comoros numbers in 8 min; near miss 9 "
+          description="12 long calls to 8 sequential Latvian numbers in 8 min; near miss 9 "
           "calls")  # fmt: skip
 def irsf(ctx: Context) -> Iterator[Plan]:
     rng, labels = ctx.rng("irsf"), ctx.labels
     attacker, near = "203.0.113.216", "203.0.113.166"
-    pumped = [f"+26932123{40 + i % 8}" for i in range(12)]
-    near_b = [f"+26932133{40 + i % 6}" for i in range(9)]
+    # Latvia +371: a listed IRSF destination (enrich/data/high_risk.toml), so irsf counts
+    # it without a configured home region (toll_fraud rightly fires on these calls too)
+    pumped = [f"+371671234{40 + i % 8}" for i in range(12)]
+    near_b = [f"+371671334{40 + i % 6}" for i in range(9)]
     gid = labels.group("irsf", "attack", "12 calls, 8 distinct sequential B, 2-4 min each",
                        source_ip=[attacker], a_number=["2097"], account=["2097"],
                        b_number=pumped)  # fmt: skip

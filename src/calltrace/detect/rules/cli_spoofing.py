@@ -109,19 +109,12 @@ class CliSpoofing(Detector):
         findings: list[dict[str, Any]] = []
         if user is None and display:
             findings.append({"check": "display_only", "display": display})
-        elif user is not None and display:
-            shown = "".join(ch for ch in display if ch not in " -.()")
-            if len(shown.lstrip("+")) >= 6 and shown.lstrip("+").isdigit():
-                if not same_number(shown, user):
-                    findings.append(
-                        {"check": "display_number_mismatch", "display": display, "from": user}
-                    )
+        elif user is not None and display and _number_shown(display, user):
+            findings.append({"check": "display_number_mismatch", "display": display, "from": user})
         asserted = _asserted(msg)
-        if user is not None and asserted:
-            if self._enrich().numbers.cli_status(user) != "anonymous" and not any(
-                same_number(user, p) for p in asserted
-            ):
-                findings.append({"check": "from_pai_mismatch", "from": user, "pai": asserted})
+        anonymous = user is None or self._enrich().numbers.cli_status(user) == "anonymous"
+        if asserted and not anonymous and not any(same_number(user or "", p) for p in asserted):
+            findings.append({"check": "from_pai_mismatch", "from": user, "pai": asserted})
         orig = _orig_tn(msg)
         if orig is not None and not any(same_number(orig, u) for u in [user or "", *asserted]):
             findings.append({"check": "identity_mismatch", "orig_tn": orig, "from": user})
@@ -206,6 +199,12 @@ def _from_user(msg: SipMessage) -> tuple[str | None, str | None]:
     except MalformedInput:
         return None, None
     return parsed.uri.user or None, (parsed.display or "").strip('" ') or None
+
+
+def _number_shown(display: str, user: str) -> bool:
+    """The display name is a number (>= 6 digits) that is not the From user's."""
+    shown = "".join(ch for ch in display if ch not in " -.()").lstrip("+")
+    return len(shown) >= 6 and shown.isdigit() and not same_number(shown, user)
 
 
 def _asserted(msg: SipMessage) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 from calltrace.config import parse_config
 from calltrace.detect.engine import DetectionEngine
 from calltrace.detect.rules.cli_spoofing import CliSpoofing, same_number
-from calltrace.enrich.validity import e164_valid
 from calltrace.model import Alert, CallEvent, CallEventType, SipMessage
 from calltrace.pipeline import Analyzer
 from calltrace.sources.pcapfile import read_chunks
@@ -122,15 +121,6 @@ def test_same_number(a: str, b: str, same: bool) -> None:
     """National, international and separated forms of one number compare equal; short
     numbers must match exactly."""
     assert same_number(a, b) is same
-
-
-def test_fast_validity_agrees_with_libphonenumber() -> None:
-    """e164_valid gives libphonenumber's verdict on numbers of several plans."""
-    import phonenumbers
-
-    for number in ["+12015550123", "+19995550123", "+33142685300", "+3314268530", "+8613800138000",
-                   "+61291234567", "+37861234567", "+881631412345", "+4915112345678"]:  # fmt: skip
-        assert e164_valid(number) is phonenumbers.is_valid_number(phonenumbers.parse(number))
 
 
 def test_metasploit_spoofed_invite(corpus: Path) -> None:

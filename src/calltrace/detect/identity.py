@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,7 +102,6 @@ def rule_enricher(home_region: str = "") -> Enricher:
     return Enricher(config)
 
 
-@lru_cache(maxsize=65536)
 def number_zones(e164: str) -> tuple[str, ...]:
     """Time zones of an E.164 number from libphonenumber's prefix data (``()`` if none).
 
@@ -111,10 +110,16 @@ def number_zones(e164: str) -> tuple[str, ...]:
     """
     digits = e164.lstrip("+")
     for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-        zones = TIMEZONE_DATA.get(digits[:size])
+        zones = _ZONES.get(digits[:size])
         if zones is not None:
-            return tuple(z for z in zones if z != "Etc/Unknown")
+            return zones
     return ()
+
+
+#: libphonenumber's prefix -> zones, without its "Etc/Unknown" placeholder.
+_ZONES: dict[str, tuple[str, ...]] = {
+    prefix: tuple(z for z in zones if z != "Etc/Unknown") for prefix, zones in TIMEZONE_DATA.items()
+}
 
 
 class Schedule:
@@ -181,23 +186,21 @@ class HoursCache:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
         self._minute = 0
-        self._answers: dict[tuple[str, ...], tuple[bool, datetime]] = {}
+        self._answers: dict[tuple[str, ...], bool] = {}
 
-    def closed(self, ts: float, zones: tuple[str, ...]) -> datetime | None:
-        """The local time in the first zone when ``ts`` is outside business hours in
-        every zone of ``zones`` (so an ambiguous number counts only when it is night
-        everywhere it may be), else None."""
+    def closed(self, ts: float, zones: tuple[str, ...]) -> bool:
+        """Whether ``ts`` is outside business hours in every zone of ``zones`` (so an
+        ambiguous number counts only when it is night everywhere it may be)."""
         minute = int(ts // 60)
         if minute != self._minute:
             self._minute, self._answers = minute, {}
         found = self._answers.get(zones)
         if found is None:
             base = minute * 60.0
-            shut = not any(self.schedule.open_at(base, zone(z)) for z in zones)
-            found = self._answers[zones] = (shut, self.schedule.local(base, zone(zones[0])))
-        if not found[0]:
-            return None
-        return found[1] + timedelta(seconds=ts - minute * 60.0)
+            found = self._answers[zones] = not any(
+                self.schedule.open_at(base, zone(z)) for z in zones
+            )
+        return found
 
 
 __all__ = [

@@ -39,9 +39,9 @@ _Entry = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
 
 
 @cache
-def _table() -> dict[int, _Entry]:
+def _table() -> dict[str, _Entry]:
     """Calling code -> (union of its type patterns, union of its national-prefix rules)."""
-    table: dict[int, _Entry] = {}
+    table: dict[str, _Entry] = {}
     for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
         patterns: list[str] = []
         prefixes: list[str] = []
@@ -55,7 +55,7 @@ def _table() -> dict[int, _Entry]:
                 desc = getattr(meta, kind)
                 if desc is not None and desc.national_number_pattern:
                     patterns.append(desc.national_number_pattern)
-        table[code] = (_union(patterns), _union(prefixes))
+        table[str(code)] = (_union(patterns), _union(prefixes))
     return table
 
 
@@ -67,9 +67,9 @@ def e164_valid(number: str) -> bool:
     """Whether ``+digits`` is a valid (allocated) number; False for anything else."""
     if len(number) < 4 or number[0] != "+" or not number[1:].isdigit():
         return False
-    table = _table()
+    table = _TABLE or _load()
     for size in (1, 2, 3):
-        entry = table.get(int(number[1 : 1 + size]))
+        entry = table.get(number[1 : 1 + size])
         if entry is None:
             continue
         pattern, prefix = entry
@@ -80,6 +80,14 @@ def e164_valid(number: str) -> bool:
             return _slow_valid(number)
         return False
     return False
+
+
+_TABLE: dict[str, _Entry] = {}
+
+
+def _load() -> dict[str, _Entry]:
+    _TABLE.update(_table())
+    return _TABLE
 
 
 def _slow_valid(number: str) -> bool:

@@ -74,7 +74,8 @@ def test_one_alert_per_window_then_counts_rise() -> None:
     """A night of calls gives one alert an hour; with min_calls 3 the third call fires at 50."""
     night = [_call(i * 600.0, NEW_YORK) for i in range(7)]  # 04:00-05:00 local
     alerts = _run(AfterHours(), night)
-    assert [(a.last_seen, a.evidence["calls"]) for a in alerts] == [(T0, 1), (T0 + 3600.0, 6)]
+    assert [(a.first_seen, a.last_seen, a.evidence["calls"]) for a in alerts] == [
+        (T0, T0, 1), (T0 + 600.0, T0 + 3600.0, 6)]  # fmt: skip
     (alert,) = _run(AfterHours(min_calls=3), night[:3])
     assert (alert.evidence["calls"], alert.score, alert.severity) == (3, 50, "medium")
     assert _run(AfterHours(min_calls=3), [night[0], night[1]]) == []

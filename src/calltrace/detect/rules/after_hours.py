@@ -96,8 +96,8 @@ class AfterHours(Detector):
         return None
 
     def state_size(self) -> int:
-        return 0 if self._calls is None or self._fired is None else (
-            self._calls.size + len(self._fired))  # fmt: skip
+        calls = 0 if self._calls is None else self._calls.size
+        return calls + (0 if self._fired is None else len(self._fired))
 
     def late_events(self) -> int:
         return 0 if self._calls is None else self._calls.late
@@ -111,39 +111,59 @@ class AfterHours(Detector):
         cache, zones, where = self._location(item)
         if not zones:
             return []
-        local = cache.closed(item.ts, zones)
-        if local is None:
+        if not cache.closed(item.ts, zones):
             return []
-        if self._calls is None or self._fired is None:
-            self._calls = SlidingWindow(self.window, allowed_lateness=self.allowed_lateness)
-            self._fired = IdleMap(self.window)
-        count = self._calls.add(entity, item.ts, None, item)
+        if self._fired is None:
+            self._fired = IdleMap(2 * self.window)
+        # per entity: [last alert, after-hours calls since it, first of those calls]
         fired = self._fired.get(entity)
-        if count < self.min_calls or (fired is not None and item.ts - fired < self.window):
+        if fired is None:
+            fired = [float("-inf"), 0, item.ts]
+        if fired[1] == 0:
+            fired[2] = item.ts
+        fired[1] += 1
+        self._fired.put(entity, item.ts, fired)
+        if item.ts - fired[0] < self.window:
             return []
-        self._fired.put(entity, item.ts, item.ts)
-        calls = [e for _, _, e in self._calls.last_entries()]
+        if self.min_calls > 1:
+            # a count needs the sliding window (exact under disorder); one call does not
+            if self._calls is None:
+                self._calls = SlidingWindow(self.window, allowed_lateness=self.allowed_lateness)
+            count = self._calls.add(entity, item.ts, None, item)
+            if count < self.min_calls:
+                return []
+            calls = [e for _, _, e in self._calls.last_entries()]
+        else:
+            count = fired[1] if fired[0] > float("-inf") else 1
+            calls = [item]
+        first = calls[0].ts if self.min_calls > 1 else fired[2]
+        fired[:] = [item.ts, 0, item.ts]
+        return [self._alert(entity, item, calls, count, first, cache, zones, where)]
+
+    def _alert(
+        self, entity: str, item: CallEvent, calls: list[CallEvent], count: int, first: float,
+        cache: HoursCache, zones: tuple[str, ...], where: str,
+    ) -> Alert:  # fmt: skip
         score = min(80, 30 + 10 * (count - 1))
-        return [
-            self.alert(
-                entity=entity,
-                first_seen=calls[0].ts,
-                last_seen=calls[-1].ts,
-                title=f"{count} call(s) by {entity} outside business hours ({zones[0]})",
-                score=score,
-                severity=severity_for(score),
-                call_ids=tuple(c.call_id for c in calls if c.call_id),
-                evidence={
-                    "local_time": local.isoformat(),
-                    "timezone": zones[0],
-                    "location": where,
-                    "calls": count,
-                    "b_numbers": list(dict.fromkeys(c.b_number for c in calls if c.b_number)),
-                    "days": self.days,
-                    "hours": self.hours,
-                },
-            )
-        ]
+        local = cache.schedule.local(item.ts, zone(zones[0]))
+        return self.alert(
+            entity=entity,
+            first_seen=min(first, item.ts),
+            last_seen=item.ts,
+            title=f"{count} call(s) by {entity} outside business hours ({zones[0]})",
+            score=score,
+            severity=severity_for(score),
+            call_ids=tuple(c.call_id for c in calls if c.call_id),
+            evidence={
+                "local_time": local.isoformat(),
+                "timezone": zones[0],
+                "location": where,
+                "calls": count,
+                "b_numbers": list(dict.fromkeys(c.b_number for c in calls if c.b_number)),
+                "days": self.days,
+                "hours": self.hours,
+            },
+        )
 
     def _location(self, event: CallEvent) -> tuple[HoursCache, tuple[str, ...], str]:
         """(hours of the place, its zones, how it was found: account/switch/config/number)."""

@@ -22,7 +22,7 @@ from calltrace.decode.sipidentity import (
 )
 from calltrace.decode.sipvalues import parse_name_addr, parse_uri
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.identity import rule_enricher, severity_for
+from calltrace.detect.identity import IdleMap, rule_enricher, severity_for
 from calltrace.detect.registry import register
 from calltrace.enrich.enricher import Enricher
 from calltrace.enrich.numbers import split_user
@@ -51,6 +51,10 @@ def same_number(a: str, b: str) -> bool:
     >>> same_number("+442079460000", "tel:02079460000"), same_number("201", "202")
     (True, False)
     """
+    if a == b:
+        return True
+    if a[:1] == "+" == b[:1] and a[1:].isdigit() and b[1:].isdigit():
+        return False  # two E.164 forms: equal only when identical
     x, y = split_user(a)[0].lstrip("+0"), split_user(b)[0].lstrip("+0")
     if x.isdigit() and y.isdigit():
         short, long = sorted((x, y), key=len)
@@ -81,10 +85,14 @@ class CliSpoofing(Detector):
     cooldown = 300.0
     consumes = (CallEvent, SipMessage)
 
-    def __init__(self, *, home_region: str = "", check_validity: bool = True) -> None:
+    def __init__(
+        self, *, home_region: str = "", check_validity: bool = True, repeat: float = 300.0
+    ) -> None:
         self.home_region = home_region
         self.check_validity = check_validity
+        self.repeat = repeat
         self._enricher: Enricher | None = None
+        self._fired: IdleMap | None = None
 
     def partition_key(self, item: Item) -> str | None:
         if type(item) is CallEvent:
@@ -92,6 +100,9 @@ class CliSpoofing(Detector):
         if type(item) is SipMessage and _initial_invite(item):
             return _from_user(item)[0] or item.packet.src_ip
         return None
+
+    def state_size(self) -> int:
+        return 0 if self._fired is None else len(self._fired)
 
     def observe(self, item: Item) -> list[Alert]:
         if type(item) is CallEvent:
@@ -153,6 +164,8 @@ class CliSpoofing(Detector):
     def _invalid(self, raw: str) -> bool:
         """Unallocated or impossible, judged only where the form says which country:
         international form, or a national number with a default region configured."""
+        if raw[:1] == "+" and raw[1:].isdigit():
+            return not e164_valid(raw)
         text = split_user(raw)[0]
         if text.startswith("+"):
             return text[1:].isdigit() and not e164_valid(text)
@@ -164,6 +177,14 @@ class CliSpoofing(Detector):
     def _verdict(
         self, entity: str, ts: float, call_id: str | None, findings: list[dict[str, Any]]
     ) -> list[Alert]:
+        # A caller ID that fired is not alerted again for ``repeat`` seconds (the engine's
+        # cooldown would drop it; not building it saves the cost on a stream of them).
+        if self._fired is None:
+            self._fired = IdleMap(self.repeat)
+        fired = self._fired.get(entity)
+        if fired is not None and 0.0 <= ts - fired < self.repeat:
+            return []
+        self._fired.put(entity, ts, ts)
         score = max(SCORES[f["check"]] for f in findings) + 10 * (len(findings) - 1)
         checks = ", ".join(f["check"] for f in findings)
         return [

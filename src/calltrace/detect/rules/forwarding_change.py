@@ -149,7 +149,7 @@ class ForwardingChange(Detector):
             return False
         if self._hours is None:
             self._hours = HoursCache(Schedule(days=self.days, hours=self.hours))
-        return self._hours.closed(ts, zones) is not None
+        return self._hours.closed(ts, zones)
 
 
 _WEIGHTS = {"external": 20, "international": 20, "high_risk": 30, "after_hours": 20}

@@ -1,9 +1,6 @@
-"""The identity rules' shared pieces: idle eviction, schedules, number zones, doctests."""
+"""The identity rules' shared pieces: idle eviction, schedules, number zones."""
 
 from __future__ import annotations
-
-import doctest
-import importlib
 
 import pytest
 
@@ -53,22 +50,3 @@ def test_hours_cache_agrees_with_the_schedule_across_dst() -> None:
 def test_number_zones(number: str, zones: tuple[str, ...]) -> None:
     """A number's zones come from libphonenumber's prefix data; unknown codes have none."""
     assert number_zones(number) == zones
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        "calltrace.detect.identity",
-        "calltrace.enrich.validity",
-        "calltrace.decode.sipidentity",
-        "calltrace.detect.rules.after_hours",
-        "calltrace.detect.rules.cli_spoofing",
-        "calltrace.detect.rules.device_inconsistency",
-        "calltrace.detect.rules.forwarding_change",
-        "calltrace.detect.rules.geo_anomaly",
-    ],
-)
-def test_doctests(module: str) -> None:
-    """The runnable examples in the identity rules' docstrings give what they show."""
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0

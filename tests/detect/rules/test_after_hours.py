@@ -94,10 +94,13 @@ def test_late_call_within_lateness_counts() -> None:
     assert alert.evidence["calls"] == 3
 
 
-def test_ambiguous_numbers_count_only_when_closed_everywhere() -> None:
-    """A +1 number of no known area code spans zones from Newfoundland to Guam: some are
-    open at 22:00 UTC on a Monday, so the call is not judged after hours."""
-    assert _run(AfterHours(), [_call(13 * 3600.0, "+19995550123")]) == []
+def test_ambiguous_and_unallocated_numbers() -> None:
+    """A toll-free +1 number spans zones from Newfoundland to Guam: some are open at 22:00
+    UTC on a Monday, so it is not after hours; at 09:00 UTC all are shut. An unallocated
+    number has no location."""
+    assert _run(AfterHours(), [_call(13 * 3600.0, "+18005550123")]) == []
+    assert len(_run(AfterHours(), [_call(0.0, "+18005550123")])) == 1
+    assert _run(AfterHours(), [_call(0.0, "+19995550123")]) == []
 
 
 def test_no_location_no_verdict_and_bad_settings_stop() -> None:

@@ -4,7 +4,8 @@ PBX toll fraud happens at night and at weekends, when nobody watches the phones;
 enterprise admin with CDRs asks for exactly this alert. Business hours are those of the
 caller's location: a ``locations`` entry naming the account or switch (its time zone,
 days, hours, holidays), else the rule's ``timezone`` when set, else the A-number's
-country (libphonenumber's time-zone data: a number whose prefix spans several zones,
+country (libphonenumber's time-zone data, for valid numbers only: an unallocated number says
+nothing about where its caller is; a number whose prefix spans several zones,
 such as an unknown North American area code, is after hours only when it is outside
 business hours in all of them). A call without a location is not judged.
 """
@@ -25,6 +26,7 @@ from calltrace.detect.identity import (
 )
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
+from calltrace.enrich.validity import e164_valid
 from calltrace.errors import UsageError
 from calltrace.model import Alert, CallEvent, CallEventType
 
@@ -113,6 +115,8 @@ class AfterHours(Detector):
             return []
         if not cache.closed(item.ts, zones):
             return []
+        if where == "a_number" and not e164_valid(item.a_number or ""):
+            return []  # checked only now: most calls are in hours, validity costs ~1.5 µs
         if self._fired is None:
             self._fired = IdleMap(2 * self.window)
         # per entity: [last alert, after-hours calls since it, first of those calls]

@@ -6,6 +6,7 @@ import json
 
 from calltrace.config import parse_config
 from calltrace.detect.engine import DetectionEngine
+from calltrace.detect.registry import registered
 from calltrace.pipeline import Analysis, Analyzer
 from tests.decode._build import eth, ipv4, pcap_file, udp
 
@@ -35,6 +36,12 @@ def _capture(callers: int, spacing_us: int) -> bytes:
     return pcap_file(frames)
 
 
+def _masking_only() -> DetectionEngine:
+    """An engine with every rule but multicall_masking switched off (these tests pin it)."""
+    others = {r: {"enabled": False} for r in registered() if r != "multicall_masking"}
+    return DetectionEngine(parse_config({"rules": others}))
+
+
 def _analyze(name: str, data: bytes, **kwargs: object) -> Analysis:
     analyzer = Analyzer(**kwargs)  # type: ignore[arg-type]
     analyzer.begin_file(name)
@@ -45,7 +52,7 @@ def _analyze(name: str, data: bytes, **kwargs: object) -> Analysis:
 
 def test_masking_in_sip_gives_an_alert_with_the_callers() -> None:
     """Six INVITEs from six callers to one number within 3 s give one masking alert."""
-    analysis = _analyze("m.pcap", _capture(6, 500_000))
+    analysis = _analyze("m.pcap", _capture(6, 500_000), engine=_masking_only())
     (alert,) = analysis.alerts
     assert alert.rule == "multicall_masking" and alert.entity == CALLEE
     assert alert.call_ids == ("call0", "call1", "call2", "call3", "call4")
@@ -56,7 +63,7 @@ def test_masking_in_sip_gives_an_alert_with_the_callers() -> None:
 
 def test_slow_callers_in_sip_give_nothing() -> None:
     """The same six INVITEs 1.5 s apart never put five callers in 5 s: no alert."""
-    assert _analyze("s.pcap", _capture(6, 1_500_000)).alerts == []
+    assert _analyze("s.pcap", _capture(6, 1_500_000), engine=_masking_only()).alerts == []
 
 
 def test_detection_can_be_off_or_configured() -> None:
@@ -64,7 +71,8 @@ def test_detection_can_be_off_or_configured() -> None:
     assert _analyze("m.pcap", _capture(6, 500_000), detect=False).alerts == []
     config = parse_config({"rules": {"multicall_masking": {"min_callers": 7}}})
     engine = DetectionEngine(config)
-    assert _analyze("m.pcap", _capture(6, 500_000), engine=engine).alerts == []
+    alerts = _analyze("m.pcap", _capture(6, 500_000), engine=engine).alerts
+    assert [a for a in alerts if a.rule == "multicall_masking"] == []
 
 
 def _jsonl(rows: list[object]) -> bytes:

@@ -8,6 +8,9 @@ common on trunks), Identity (RFC 8224 §4.1: a token plus parameters), Diversion
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 
 from calltrace.decode.sipvalues import (
@@ -31,6 +34,7 @@ __all__ = [
     "parse_identity",
     "parse_p_asserted_identity",
     "parse_remote_party_id",
+    "passport_orig_tn",
 ]
 
 
@@ -147,3 +151,29 @@ def parse_history_info(value: str) -> list[HistoryEntry]:
             HistoryEntry(address=address, index=param(address.params, "index"), reason=reason)
         )
     return out
+
+
+def passport_orig_tn(token: str) -> str | None:
+    """The calling number a PASSporT asserts: its payload's ``orig.tn`` (RFC 8225 §5.2.1).
+
+    The token is a compact JWS ``header.payload.signature``, base64url without padding
+    (RFC 7515 §7.1). RFC 8224 §4.1 lets the payload be left out (``header..signature``,
+    rebuilt by the verifier from the SIP headers); then, and for an ``orig.uri`` (not a
+    number), this is None. The signature is not verified: this is what the token claims.
+
+    >>> claims = base64.urlsafe_b64encode(b'{"orig":{"tn":"12155550112"}}').rstrip(b"=")
+    >>> passport_orig_tn("eyJhbGciOiJFUzI1NiJ9." + claims.decode() + ".sig")
+    '12155550112'
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _bad("PASSporT is not a compact JWS", "invalid_passport")
+    if not parts[1]:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise _bad("PASSporT payload is not base64url JSON", "invalid_passport") from None
+    orig = claims.get("orig") if isinstance(claims, dict) else None
+    tn = orig.get("tn") if isinstance(orig, dict) else None
+    return tn if isinstance(tn, str) and tn else None

@@ -132,27 +132,31 @@ SEVERITY_STYLES = {"critical": "bold bright_red", "high": "red", "medium": "yell
 
 
 def alert_table(alerts: Iterable[Mapping[str, Any]], *, title: str = "Alerts") -> Table:
-    """One row per alert: severity, rule, entity, when, and the headline."""
+    """One row per alert: when, severity and score, rule, entity, and the headline.
+
+    Laid out for an 80-column terminal: the fixed columns do not wrap (the date moves to
+    the title when every alert shares it), the headline takes what is left (the JSON
+    document holds the evidence).
+    """
+    rows = list(alerts)
+    times = [_short_time(a.get("first_seen"))[:19] for a in rows]
+    days = {t[:10] for t in times}
+    if len(days) == 1:
+        title = f"{title} ({days.pop()}, UTC)"
+        times = [t[11:] for t in times]
     table = Table(title=title, header_style="bold")
-    for name, width in (
-        ("First seen (UTC)", 19),
-        ("Severity", 8),
-        ("Score", 5),
-        ("Rule", 17),
-        ("Entity", 12),
-        ("Calls", 5),
-        ("Title", 12),
-    ):
-        table.add_column(name, min_width=width, overflow="fold")
-    for a in alerts:
+    table.add_column("First seen", no_wrap=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Entity", overflow="fold", min_width=16)
+    table.add_column("Title", overflow="fold", ratio=1, min_width=16)
+    for a, when in zip(rows, times, strict=True):
         severity = a.get("severity") or ""
         table.add_row(
-            _short_time(a.get("first_seen")),
-            Text(severity, style=SEVERITY_STYLES.get(severity, "")),
-            str(a.get("score")),
+            when,
+            Text(f"{severity} {a.get('score')}", style=SEVERITY_STYLES.get(severity, "")),
             a.get("rule") or "",
-            f"{a.get('entity_type')}={a.get('entity')}",
-            str(len(a.get("call_ids") or ())),
+            str(a.get("entity") or ""),
             a.get("title") or "",
         )
     return table

@@ -193,14 +193,18 @@ class Alert:
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
 
-def alert_id(rule: str, entity: str, first_seen: float) -> str:
+def alert_id(rule: str, entity: str, first_seen: float, severity: str = "") -> str:
     """Deterministic alert id: 16 hex digits of SHA-256 over rule, entity and first_seen
-    (to the microsecond, the precision of every timestamp CallTrace prints).
+    (to the microsecond, the precision of every timestamp CallTrace prints), and the
+    severity when given: an escalation (the same burst crossing the critical threshold)
+    is an alert of its own, not a second row with the first one's id.
 
     >>> alert_id("multicall_masking", "+15550100", 1767603600.0)
     'b3e50dbe48ba4a30'
     """
     text = f"{rule}\x1f{entity}\x1f{round(first_seen * 1_000_000)}"
+    if severity:
+        text += f"\x1f{severity}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 

@@ -129,7 +129,7 @@ def test_alerts_are_well_formed(rule_id: str) -> None:
         assert alert.rule == rule_id and alert.entity_type == cls.entity_type
         assert alert.severity in SEVERITIES and 0 <= alert.score <= 100
         assert alert.first_seen <= alert.last_seen and alert.entity
-        assert alert.id == alert_id(rule_id, alert.entity, alert.first_seen)
+        assert alert.id == alert_id(rule_id, alert.entity, alert.first_seen, alert.severity)
 
 
 @pytest.mark.parametrize("rule_id", RULES)

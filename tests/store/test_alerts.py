@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 
 from calltrace.model import Alert, alert_id
@@ -64,3 +66,15 @@ def test_reanalysis_replaces_a_captures_alerts(db_url: str) -> None:
     _store(engine, "a" * 64, [_alert("+1555", T0), _alert("+1777", T0)])
     _store(engine, "a" * 64, [_alert("+1555", T0)])
     assert [r["entity"] for r in find_alerts(engine)] == ["+1555"]
+
+
+def test_escalation_is_its_own_row_and_a_repeated_id_one_row(db_url: str) -> None:
+    """A critical escalation of a burst is stored beside its high alert; a repeat, once."""
+    engine = open_engine(db_url)
+    high = _alert("+1777", T0)
+    critical = dataclasses.replace(
+        high, severity="critical", id=alert_id("multicall_masking", "+1777", T0, "critical")
+    )
+    _store(engine, "e" * 64, [high, critical, high])
+    rows = find_alerts(engine, entity="+1777")
+    assert sorted(r["severity"] for r in rows) == ["critical", "high"]

@@ -105,7 +105,7 @@ class Detector:
     ) -> Alert:
         """An alert of this rule, its id derived from rule, entity and first_seen."""
         return Alert(
-            id=alert_id(self.rule_id, entity, first_seen),
+            id=alert_id(self.rule_id, entity, first_seen, severity or self.severity),
             rule=self.rule_id,
             severity=severity or self.severity,
             score=max(0, min(100, score)),

@@ -222,7 +222,10 @@ class StoreSink:
         """Insert alerts; an alert id already stored (the same evidence from another file)
         is replaced, so its row names the newest capture."""
         capture_id = self._capture()
-        rows = [alert_row(a) | {"capture_id": capture_id} for a in alerts]
+        # one row per id, the last one winning (ids are deterministic: the same alert
+        # made twice, e.g. by two runs of a rule over overlapping input, is one alert)
+        by_id = {a.id: a for a in alerts}
+        rows = [alert_row(a) | {"capture_id": capture_id} for a in by_id.values()]
         table = schema.alerts
         conn = self._connection()
         conn.execute(table.delete().where(table.c.id.in_([row["id"] for row in rows])))

@@ -32,7 +32,8 @@ from calltrace.errors import UsageError
 #: Keys of a rule table that are not parameters of the rule's class.
 RULE_KEYS = ("enabled", "cooldown", "allowlist")
 DETECT_KEYS = {"allowed_lateness": 1.0, "risk_half_life": 3600.0}
-SECTIONS = ("detect", "rules")
+#: ``[serve]`` is read whole here and checked by ``calltrace.api.settings`` (docs/api.md).
+SECTIONS = ("detect", "rules", "serve")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +53,7 @@ class Config:
     allowed_lateness: float = 1.0
     risk_half_life: float = 3600.0
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+    serve: Mapping[str, Any] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> RuleConfig:
         return self.rules.get(rule_id) or RuleConfig()
@@ -103,6 +105,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         allowed_lateness=values["allowed_lateness"],
         risk_half_life=values["risk_half_life"],
         rules=rules,
+        serve=dict(_table(data.get("serve", {}), "[serve]")),
     )
 
 

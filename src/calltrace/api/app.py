@@ -34,6 +34,7 @@ from calltrace.store.service import ServiceStore
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in [
+        (400, "Body that cannot be read (not UTF-8)"),
         (401, "No or unknown API key"),
         (403, "The key's role may not do this"),
         (404, "Not found"),

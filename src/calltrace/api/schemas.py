@@ -8,10 +8,10 @@ Requests are strict about names (an unknown field is a 422 naming it, so a typo 
 from __future__ import annotations
 
 import ipaddress
-import math
+import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from calltrace.store.acm import STATUSES
 from calltrace.timeutil import parse_time
@@ -25,7 +25,45 @@ EventType = Literal["attempt", "ringing", "answer", "end", "cancel", "reject"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _ip(value: str) -> str:
+    ipaddress.ip_address(value)  # ValueError -> 422
+    return value
+
+
+#: RFC 3339 date-time (what the schema's ``format: date-time`` means).
+_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _time(value: float | str) -> float:
+    """Epoch seconds as given, or an RFC 3339 date-time (a leap second, :60, counts as
+    the next second's start, as POSIX time does)."""
+    if not isinstance(value, str):
+        return float(value)
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        raise ValueError("timestamp: epoch seconds or an RFC 3339 date-time with its zone")
+    head, seconds, fraction, zone = match.groups()
+    leap = seconds == "60"
+    text = f"{head}:{'59' if leap else seconds}{fraction or ''}{zone}"
+    return parse_time(text) + (1.0 if leap else 0.0)
+
+
+#: An IPv4 or IPv6 address, said so in the schema (clients and schemathesis read it).
+IpAddress = Annotated[
+    str,
+    AfterValidator(_ip),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "ipv4"},
+                              {"type": "string", "format": "ipv6"}]}),
+]  # fmt: skip
+#: Epoch seconds (1970 to 3000) or an RFC 3339 date-time (ISO 8601 with a zone).
+Timestamp = Annotated[
+    Annotated[float, Field(ge=0, le=32_503_680_000, allow_inf_nan=False)]
+    | Annotated[str, Field(json_schema_extra={"format": "date-time"})],
+    AfterValidator(_time),
+]
 
 
 class CallIn(_Strict):
@@ -33,36 +71,19 @@ class CallIn(_Strict):
 
     a_number: Number
     b_number: Number
-    source_ip: str | None = Field(default=None, max_length=45)
+    source_ip: IpAddress | None = None
     switch_id: Text | None = None
     call_id: Text | None = None
     event_id: Text | None = Field(
         default=None, description="Idempotency key (defaults to call_id)."
     )
-    timestamp: float | str | None = Field(
+    timestamp: Timestamp | None = Field(
         default=None, description="Event time: epoch seconds or ISO 8601; default: arrival."
     )
     event: EventType = "attempt"
     direction: Text | None = None
     account: Text | None = None
     user_agent: Annotated[str, Field(max_length=256)] | None = None
-
-    @field_validator("source_ip")
-    @classmethod
-    def _ip(cls, value: str | None) -> str | None:
-        if value is not None:
-            ipaddress.ip_address(value)  # ValueError -> 422
-        return value
-
-    @field_validator("timestamp")
-    @classmethod
-    def _time(cls, value: float | str | None) -> float | None:
-        if value is None:
-            return None
-        ts = parse_time(value) if isinstance(value, str) else float(value)
-        if not (math.isfinite(ts) and 0 < ts < 32_503_680_000):  # before year 3000
-            raise ValueError("timestamp must be epoch seconds between 1970 and 3000")
-        return ts
 
 
 class BatchIn(_Strict):
@@ -169,11 +190,18 @@ class ConfigOut(BaseModel):
     rules: list[str]
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer includes 5.0; pydantic's strict int does not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class ConfigIn(_Strict):
     """The settings to change; those left out keep their value."""
 
     window_seconds: Annotated[float, Field(gt=0, le=86_400)] | None = None
-    threshold: Annotated[int, Field(ge=2, le=100_000)] | None = None
+    threshold: Annotated[int, Field(ge=2, le=100_000), BeforeValidator(_integral)] | None = None
     cooldown_seconds: Annotated[float, Field(ge=0, le=86_400)] | None = None
     auto_disconnect: bool | None = None
     auto_block: bool | None = None

@@ -98,10 +98,12 @@ async def triage_alert(
     alert_id: str, patch: AlertPatch, request: Request, who: Analyst
 ) -> Response:
     changes = patch.model_dump(exclude_none=True)
-    if not changes:
-        raise ApiError(422, "invalid_request", "give status, notes or both")
-    job = triage_job(alert_id, changes, actor=who.actor, at=time.time())
-    row = await service_of(request).store.submit_async(job)
+    store = service_of(request).store
+    if changes:
+        job = triage_job(alert_id, changes, actor=who.actor, at=time.time())
+        row = await store.submit_async(job)
+    else:  # nothing to change: answer the alert as it is, audit nothing
+        row = await run_in_threadpool(store.read, lambda conn: get_alert(conn, alert_id))
     if row is None:
         raise ApiError(404, "not_found", f"no alert {alert_id!r}")
     return json_response(alert_out(row))

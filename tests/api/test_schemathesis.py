@@ -39,7 +39,7 @@ def run_schemathesis(db: str, examples: int) -> Counter[str]:
                     database=None,
                     suppress_health_check=list(HealthCheck),
                 )
-                def check(case: Any) -> None:
+                def check(case: Any, headers: dict[str, str] = headers) -> None:
                     cases[case.operation.label] += 1
                     case.call_and_validate(headers=headers)
 

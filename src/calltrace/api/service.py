@@ -124,6 +124,7 @@ class AcmService:
         self, calls: list[CallIn], now: float
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], list[Alert]]:
         engine, keys = self.engine, self._keys
+        acm, masking = self.settings.acm, self.masking  # once a request: not free
         results: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         new_keys: list[str] = []
@@ -133,7 +134,9 @@ class AcmService:
             ts = now if call.timestamp is None else float(call.timestamp)
             seen = keys.get(key)
             if seen is not None:
-                results.append(self._result(call.b_number, seen[1], None, duplicate=True))
+                results.append(
+                    self._result(acm, masking, call.b_number, seen[1], None, duplicate=True)
+                )
                 continue
             keys[key] = (now, ts)
             new_keys.append(key)
@@ -146,15 +149,20 @@ class AcmService:
                     own = alert
             alerts.extend(raised)
             rows.append(event_row(event, key, now))
-            results.append(self._result(call.b_number, ts, own))
+            results.append(self._result(acm, masking, call.b_number, ts, own))
         self._forget_keys(now)
         return results, rows, new_keys, alerts
 
     def _result(
-        self, b_number: str, ts: float, alert: Alert | None, *, duplicate: bool = False
+        self,
+        acm: AcmSettings,
+        masking: MulticallMasking | None,
+        b_number: str,
+        ts: float,
+        alert: Alert | None,
+        *,
+        duplicate: bool = False,
     ) -> dict[str, Any]:
-        acm = self.settings.acm
-        masking = self.masking
         calls, distinct = (0, 0) if masking is None else masking.window_counts(b_number, ts)
         alert_id = None if alert is None else alert.id
         if alert_id is None and distinct >= acm.threshold:

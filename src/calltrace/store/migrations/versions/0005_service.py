@@ -46,7 +46,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_key", name=op.f("uq_api_events_event_key")),
     )
     with op.batch_alter_table("api_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_events_b_number"), ["b_number"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_events_ts"), ["ts"], unique=False)
     op.create_table(
         "api_keys",

@@ -1,0 +1,193 @@
+"""Benchmark of ``calltrace serve`` on loopback (prints figures; not a test).
+
+    .venv/bin/python bench/bench_api.py [--db sqlite|postgresql|both] [--batches 200]
+                                        [--rate 2000] [--seconds 5]
+
+Starts a real server (uvicorn, uvloop and httptools when installed) on a fresh database
+and drives it with an asyncio + httpx client in this process:
+
+1. ``/acm/calls/batch`` throughput: ``--batches`` batches of 1,000 events (distinct
+   call ids; 99 % to B-numbers called once, 1 % a masking attack on 5 B-numbers, which
+   alert; event times increasing), 4 in flight; events/s is events
+   over wall time from the first send to the last acknowledgement (each acknowledgement
+   means committed).
+2. ``/acm/call`` latency at a fixed offered rate (open loop: request i is sent at
+   ``i / rate`` whatever the earlier ones did, so a slow server cannot hide its queue);
+   p50/p99/max of send-to-answer.
+
+PostgreSQL needs ``CALLTRACE_TEST_POSTGRES_URL`` (a role that may create databases). The
+client shares the machine with the server: on a 2-core box the figures are the pair's,
+and the server's CPU time is printed next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import sqlalchemy as sa
+
+from calltrace.store.db import open_engine
+from calltrace.store.keys import create_key
+
+T0 = 1767603600.0
+BATCH = 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def batch_bodies(count: int) -> list[bytes]:
+    bodies = []
+    for b in range(count):
+        events = [
+            {"a_number": f"+1555{(b * BATCH + i) % 100_000:06d}",
+             "b_number": f"+4420{i % 5:06d}" if i % 100 == 0 else f"+4421{b * BATCH + i:08d}",
+             "call_id": f"b{b}-{i}",
+             "timestamp": T0 + b * 0.5 + i * 0.0005, "switch_id": "sw-1"}
+            for i in range(BATCH)
+        ]  # fmt: skip
+        bodies.append(orjson.dumps({"events": events}))
+    return bodies
+
+
+async def throughput(url: str, headers: dict[str, str], bodies: list[bytes]) -> float:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            answer = await client.post(url + "/acm/calls/batch", content=body, headers=headers)
+            answer.raise_for_status()
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(4)))
+        return len(bodies) * BATCH / (time.perf_counter() - started)
+
+
+async def latency(
+    url: str, headers: dict[str, str], rate: float, seconds: float
+) -> tuple[list[float], int]:
+    count = int(rate * seconds)
+    bodies = [
+        orjson.dumps({"a_number": f"+1666{i % 50_000:06d}", "b_number": f"+4430{i % 500:06d}",
+                      "call_id": f"l{i}", "timestamp": T0 + 10_000 + i / rate})
+        for i in range(count)
+    ]  # fmt: skip
+    times: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        for i in range(50):  # warm the connection pool
+            await client.get(url + "/health")
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            sent = time.perf_counter()
+            answer = await client.post(url + "/acm/call", content=bodies[i], headers=headers)
+            if answer.status_code != 200:
+                errors += 1
+            times.append(time.perf_counter() - sent)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return times, errors
+
+
+def prepare(kind: str, workdir: Path) -> tuple[str, str]:
+    """A fresh database of ``kind`` and an analyst key in it."""
+    if kind == "sqlite":
+        db = str(workdir / "bench.db")
+    else:
+        base = os.environ.get("CALLTRACE_TEST_POSTGRES_URL")
+        if not base:
+            raise SystemExit("set CALLTRACE_TEST_POSTGRES_URL for the PostgreSQL run")
+        name = f"ct_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        db = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        key = create_key(conn, name="bench", role="analyst", at=time.time())[0]
+    engine.dispose()
+    return db, key
+
+
+def serve(db: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    config = workdir / "bench.toml"
+    config.write_text("[serve]\nrate_limit = 0.0\nmax_batch_events = 1000\n")
+    binary = str(Path(sys.executable).with_name("calltrace"))
+    process = subprocess.Popen(
+        [binary, "serve", "--port", str(port), "--db", db, "--config", str(config)]
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        db, key = prepare(kind, workdir)
+        port = 20000 + os.getpid() % 20000
+        process = serve(db, port, workdir)
+        url, headers = (
+            f"http://127.0.0.1:{port}",
+            {"X-API-Key": key, "Content-Type": "application/json"},
+        )
+        try:
+            bodies = batch_bodies(args.batches)
+            cpu0 = cpu_seconds(process.pid)
+            rate = asyncio.run(throughput(url, headers, bodies))
+            server_cpu = cpu_seconds(process.pid) - cpu0
+            per_event_us = 1e6 * server_cpu / (args.batches * BATCH)
+            print(f"{kind:10} batch: {rate:,.0f} events/s  ({args.batches} x {BATCH}; "
+                  f"server CPU {per_event_us:.1f} µs/event)")  # fmt: skip
+            times, errors = asyncio.run(latency(url, headers, args.rate, args.seconds))
+            times.sort()
+            p50 = 1000 * statistics.median(times)
+            p99 = 1000 * times[int(0.99 * (len(times) - 1))]
+            print(
+                f"{kind:10} call @ {args.rate:,.0f}/s for {args.seconds:g} s: p50 {p50:.2f} ms"
+                f"  p99 {p99:.2f} ms  max {1000 * times[-1]:.1f} ms  errors {errors}"
+            )
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=2000.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
+        run(kind, args)
+
+
+if __name__ == "__main__":
+    main()

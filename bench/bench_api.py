@@ -94,7 +94,7 @@ async def latency(
     errors = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        for i in range(50):  # warm the connection pool
+        for _ in range(50):  # warm the connection pool
             await client.get(url + "/health")
         start = time.perf_counter()
 

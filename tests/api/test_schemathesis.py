@@ -22,6 +22,27 @@ from tests.api.conftest import start_api
 EXAMPLES = int(os.environ.get("CALLTRACE_SCHEMATHESIS_EXAMPLES", "80"))
 
 
+def _check(operation: Any, mode: GenerationMode, headers: dict[str, str],
+           cases: Counter[str], examples: int) -> None:  # fmt: skip
+    """Run ``examples`` cases of one operation in one generation mode."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        cases[case.operation.label] += 1
+        case.call_and_validate(headers=headers)
+
+    try:
+        check()
+    except Unsatisfiable:  # nothing to break (an operation without inputs)
+        assert mode is GenerationMode.NEGATIVE
+
+
 def run_schemathesis(db: str, examples: int) -> Counter[str]:
     """Run every operation with ``examples`` positive and ``examples`` negative cases."""
     cases: Counter[str] = Counter()
@@ -29,24 +50,8 @@ def run_schemathesis(db: str, examples: int) -> Counter[str]:
         schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
         headers = api.headers("admin")
         for result in schema.get_all_operations():
-            operation = result.ok()
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-                @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(
-                    max_examples=examples,
-                    deadline=None,
-                    database=None,
-                    suppress_health_check=list(HealthCheck),
-                )
-                def check(case: Any, headers: dict[str, str] = headers) -> None:
-                    cases[case.operation.label] += 1
-                    case.call_and_validate(headers=headers)
-
-                try:
-                    check()
-                except Unsatisfiable:  # nothing to break (an operation without inputs)
-                    assert mode is GenerationMode.NEGATIVE
+                _check(result.ok(), mode, headers, cases, examples)
     return cases
 
 

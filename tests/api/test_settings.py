@@ -51,7 +51,8 @@ def test_file_sets_serve_and_the_masking_rule(tmp_path: Path) -> None:
 def test_environment_beats_the_file_and_options_beat_both(tmp_path: Path) -> None:
     """ACM_* and CALLTRACE_DB override the file; --port/--db override everything."""
     env = {"ACM_THRESHOLD": "9", "ACM_WINDOW_SECONDS": "2.5", "ACM_COOLDOWN_SECONDS": "0",
-           "ACM_AUTO_BLOCK": "off", "ACM_AUTO_DISCONNECT": "YES", "CALLTRACE_DB": "env.db"}  # fmt: skip
+           "ACM_AUTO_BLOCK": "off", "ACM_AUTO_DISCONNECT": "YES",
+           "CALLTRACE_DB": "env.db"}  # fmt: skip
     settings = load_settings(_config(tmp_path), env=env)
     assert settings.acm == AcmSettings(window_seconds=2.5, threshold=9, cooldown_seconds=0.0)
     assert (settings.auto_block, settings.auto_disconnect, settings.db) == (False, True, "env.db")

@@ -154,6 +154,16 @@ def prepare(kind: str, workdir: Path) -> tuple[str, str]:
     return db, key
 
 
+def drop_database(db: str) -> None:
+    """Remove the benchmark's PostgreSQL database."""
+    base = os.environ["CALLTRACE_TEST_POSTGRES_URL"]
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        name = sa.make_url(db).database
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
 def serve(db: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     config = workdir / "bench.toml"
     config.write_text("[serve]\nrate_limit = 0.0\nmax_batch_events = 1000\n")
@@ -199,6 +209,8 @@ def run(kind: str, args: argparse.Namespace) -> None:
         finally:
             process.terminate()
             process.wait()
+            if kind == "postgresql":
+                drop_database(db)
 
 
 def main() -> None:

@@ -432,3 +432,12 @@ def _require_db(db: str) -> None:
     if "://" not in db and not os.path.exists(db):
         err.print(f"no database at {db!r}: run `calltrace analyze CAPTURE --db {db}` first")
         raise typer.Exit(1)
+
+
+def _register_service_commands() -> None:
+    from calltrace.api.cli import register
+
+    register(app)
+
+
+_register_service_commands()

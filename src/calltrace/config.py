@@ -37,7 +37,8 @@ from calltrace.notify.config import TargetConfig, parse_notify
 #: Keys of a rule table that are not parameters of the rule's class.
 RULE_KEYS = ("enabled", "cooldown", "allowlist")
 DETECT_KEYS = {"allowed_lateness": 1.0, "risk_half_life": 3600.0}
-SECTIONS = ("detect", "rules", "notify")
+#: ``[serve]`` is read whole here and checked by ``calltrace.api.settings`` (docs/api.md).
+SECTIONS = ("detect", "rules", "notify", "serve")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +59,7 @@ class Config:
     risk_half_life: float = 3600.0
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
     notify: tuple[TargetConfig, ...] = ()  # [[notify]] targets (calltrace.notify.config)
+    serve: Mapping[str, Any] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> RuleConfig:
         return self.rules.get(rule_id) or RuleConfig()
@@ -110,6 +112,7 @@ def parse_config(data: Mapping[str, Any]) -> Config:
         risk_half_life=values["risk_half_life"],
         rules=rules,
         notify=parse_notify(data.get("notify", [])),
+        serve=dict(_table(data.get("serve", {}), "[serve]")),
     )
 
 

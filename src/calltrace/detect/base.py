@@ -86,6 +86,12 @@ class Detector:
         """A fresh detector (no state) with the same parameters, some replaced."""
         return type(self)(**(self.params() | overrides))
 
+    def retune(self, **overrides: Any) -> Detector:
+        """A detector with some parameters replaced that carries on where this one is
+        (a running service changes thresholds without forgetting the open windows).
+        This default starts afresh; rules that can replay their state override it."""
+        return self.clone(**overrides)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{type(self).__name__}({args})"

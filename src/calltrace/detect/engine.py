@@ -117,6 +117,29 @@ class DetectionEngine:
         self.counters.items += count
         return out
 
+    def reconfigure(self, config: Config) -> None:
+        """Take new parameters, cooldowns and allowlists for the rules already running,
+        keeping their state (:meth:`Detector.retune`); which rules run does not change."""
+        self.config = config
+        for slot in self.slots:
+            settings = config.rule(slot.rule)
+            params = effective_params(type(slot.detector), config)
+            if params != slot.detector.params():
+                slot.detector = slot.detector.retune(**params)
+            default = type(slot.detector).cooldown
+            slot.cooldown = default if settings.cooldown is None else settings.cooldown
+            slot.allowlist = settings.allowlist
+        self._horizon = max((s.cooldown for s in self.slots), default=0.0)
+
+    def remember(self, alert: Alert) -> None:
+        """Take a stored alert as if this engine had emitted it: its cooldown runs and it
+        counts in the risk scores. A restarted service calls this for the alerts of the
+        last cooldown period, so it does not alert again on what it already reported."""
+        key = (alert.rule, alert.entity)
+        if alert.last_seen > self._last_alert.get(key, float("-inf")):
+            self._last_alert[key] = alert.last_seen
+        self.risk.add(alert)
+
     def late_events(self) -> int:
         """Events dropped as too late, over all rules."""
         return sum(d.late_events() for d in self.detectors)

@@ -140,10 +140,47 @@ class SlidingWindow:
         entries, start, stop = self._last
         return entries[start:stop]
 
+    def counts(self, key: Hashable, end: float) -> tuple[int, int]:
+        """Events of ``key`` in ``(end - window, end]`` and their distinct values: what the
+        window holds now (the service answers ``call_count``/``distinct_a_count`` with it).
+
+        >>> w = SlidingWindow(5.0, distinct=True)
+        >>> _ = [w.add("b", ts, a) for ts, a in [(0.0, "x"), (1.0, "y"), (2.0, "x")]]
+        >>> w.counts("b", 2.0), w.counts("b", 5.5), w.counts("other", 2.0)
+        ((3, 2), (2, 2), (0, 0))
+        """
+        state = self._keys.get(key)
+        if state is None:
+            return 0, 0
+        times = state.times
+        start = bisect_right(times, end - self.window, state.head)
+        stop = bisect_right(times, end, start)
+        return stop - start, len(set(state.values[start:stop]))
+
+    def entries(self) -> list[tuple[float, Hashable, Hashable, Any]]:
+        """Every retained ``(ts, key, value, item)``, in time order: what a rule rebuilt
+        with new parameters replays to carry its state over."""
+        out = [
+            (ts, key, value, item)
+            for key, state in self._keys.items()
+            for ts, value, item in zip(
+                state.times[state.head :],
+                state.values[state.head :],
+                state.items[state.head :],
+                strict=True,
+            )
+        ]
+        out.sort(key=lambda entry: entry[0])
+        return out
+
     def clear(self, key: Hashable) -> None:
         """Forget one key (a rule may restart counting after it fired)."""
         self._keys.pop(key, None)
         self._last = None
+
+    def keys(self) -> list[Hashable]:
+        """Keys with retained events."""
+        return list(self._keys)
 
     def __len__(self) -> int:
         """Keys with retained events."""

@@ -188,7 +188,8 @@ alerts = sa.Table(
     # The alert's own deterministic id (model.alert_id): the same evidence analysed again
     # replaces its row instead of adding one.
     sa.Column("id", sa.String(16), primary_key=True),
-    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE"), nullable=False),
+    # NULL for an alert raised by the service (calltrace serve) rather than by a capture.
+    sa.Column("capture_id", sa.ForeignKey("captures.id", ondelete="CASCADE")),
     sa.Column("rule", sa.String(64), nullable=False),
     sa.Column("severity", sa.String(8), nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
@@ -199,12 +200,66 @@ alerts = sa.Table(
     sa.Column("last_seen", sa.Double, nullable=False),
     sa.Column("call_ids", sa.JSON, nullable=False),
     sa.Column("evidence", sa.JSON, nullable=False),
-    # Triage state for analysts (new, acknowledged, closed...): the API will change it.
+    # Triage (docs/api.md): new, investigating, confirmed, false_positive, resolved; the
+    # latest notes, who set them and when (wall clock); the history is in audit_log.
     sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    sa.Column("notes", sa.Text),
+    sa.Column("updated_at", sa.Double),
+    sa.Column("updated_by", sa.Text),
+    # Wall-clock time the service stored it (NULL for alerts of `calltrace analyze`).
+    sa.Column("created_at", sa.Double),
+    sa.Column("source", sa.String(16)),
     sa.Index(None, "capture_id"),
     sa.Index(None, "rule"),
     sa.Index(None, "entity"),
     sa.Index(None, "first_seen"),
+    sa.Index(None, "last_seen"),
+)
+
+# Call events posted to the service (/acm/call, /acm/calls/batch). ``event_key`` makes a
+# retried post idempotent: the client's event_id, else its call_id, else a fresh random id.
+api_events = sa.Table(
+    "api_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("event_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("ts", sa.Double, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("call_id", sa.Text),
+    sa.Column("a_number", sa.Text),
+    sa.Column("b_number", sa.Text),
+    sa.Column("source_ip", sa.String(45)),
+    sa.Column("switch_id", sa.Text),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Index(None, "ts"),  # the restart reads the last window by event time
+)
+
+# API keys: only the SHA-256 of the key is kept (docs/api.md, "Keys").
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double),
+)
+
+# Every change made through the service or the keys command: who, when, what.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index(None, "target"),
+    sa.Index(None, "at"),
 )
 
 # One row per RTCP report block (SR/RR), per SR without blocks, per XR VoIP metrics block

@@ -84,22 +84,50 @@ MESSAGE_INSERT = (
 )
 
 
-_DRIVER_INSERTS: dict[tuple[str, frozenset[str]], tuple[str, tuple[str, ...], frozenset[str]]] = {}
+_DriverInsert = tuple[str, tuple[str, ...], frozenset[str]]
+_DRIVER_INSERTS: dict[tuple[str, frozenset[str], str], _DriverInsert] = {}
 
 
-def _driver_insert(
-    table: sa.Table, keys: frozenset[str]
-) -> tuple[str, tuple[str, ...], frozenset[str]]:
+def _driver_insert(table: sa.Table, keys: frozenset[str], verb: str = "INSERT") -> _DriverInsert:
     """The plain INSERT of ``table`` for the driver, for rows with these keys: SQL,
     column order, JSON columns. Columns a row leaves out keep their defaults."""
-    cached = _DRIVER_INSERTS.get((table.name, keys))
+    cached = _DRIVER_INSERTS.get((table.name, keys, verb))
     if cached is None:
         names = tuple(c.name for c in table.columns if c.name in keys)
         quoted = ", ".join(f'"{name}"' for name in names)
-        sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(names))})"
+        sql = f"{verb} INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(names))})"
         json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON))
-        cached = _DRIVER_INSERTS[(table.name, keys)] = (sql, names, json_columns)
+        cached = _DRIVER_INSERTS[(table.name, keys, verb)] = (sql, names, json_columns)
     return cached
+
+
+def _driver_rows(
+    names: tuple[str, ...], json_columns: frozenset[str], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows as the driver's tuples, JSON columns dumped as Core would dump them."""
+    dumps = json.dumps
+    return [
+        tuple(
+            dumps(row[name]) if name in json_columns and row[name] is not None else row[name]
+            for name in names
+        )
+        for row in rows
+    ]
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, skipping any whose primary or unique key is already stored: how a
+    retried post stays idempotent (SQLite ``INSERT OR IGNORE`` through the driver, fast;
+    PostgreSQL ``ON CONFLICT DO NOTHING``)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        sql, names, json_columns = _driver_insert(table, frozenset(rows[0]), "INSERT OR IGNORE")
+        conn.exec_driver_sql(sql, _driver_rows(names, json_columns, rows))
+        return
+    from sqlalchemy.dialects import postgresql
+
+    conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
 
 
 class StoreSink:
@@ -282,15 +310,7 @@ class StoreSink:
         if not rows:
             return
         sql, names, json_columns = _driver_insert(table, frozenset(rows[0]))
-        dumps = json.dumps
-        tuples = [
-            tuple(
-                dumps(row[name]) if name in json_columns and row[name] is not None else row[name]
-                for name in names
-            )
-            for row in rows
-        ]
-        conn.exec_driver_sql(sql, tuples)
+        conn.exec_driver_sql(sql, _driver_rows(names, json_columns, rows))
 
     def _connection(self) -> sa.Connection:
         if self._conn is None:

@@ -9,6 +9,8 @@ those B-numbers belong on the allowlist (docs/rules.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.registry import register
 from calltrace.detect.windows import Entry, SlidingWindow
@@ -61,6 +63,42 @@ class MulticallMasking(Detector):
 
     def late_events(self) -> int:
         return 0 if self._calls is None else self._calls.late
+
+    def window_counts(self, b_number: str, at: float | None = None) -> tuple[int, int]:
+        """Calls to ``b_number`` and their distinct A-numbers in the window ending at ``at``
+        (event time; default the newest event seen): the ``call_count`` and
+        ``distinct_a_count`` of the /acm API."""
+        if self._calls is None:
+            return 0, 0
+        return self._calls.counts(b_number, self._calls.max_ts if at is None else at)
+
+    def active_keys(self) -> list[str]:
+        """The B-numbers with attempts still held in the window."""
+        return [] if self._calls is None else [str(k) for k in self._calls.keys()]  # noqa: SIM118
+
+    def newest(self) -> float | None:
+        """Event time of the newest attempt seen (None before the first)."""
+        return None if self._calls is None or not len(self._calls) else self._calls.max_ts
+
+    def retune(self, **overrides: Any) -> MulticallMasking:
+        """A clone with new parameters, fed (silently) every attempt this one still holds.
+
+        >>> rule = MulticallMasking()
+        >>> for i in range(3):
+        ...     _ = rule.observe(CallEvent(type=CallEventType.ATTEMPT, ts=float(i),
+        ...                                a_number=f"a{i}", b_number="b", call_id=f"c{i}"))
+        >>> tuned = rule.retune(min_callers=4)
+        >>> tuned.min_callers, tuned.window_counts("b", 2.0)
+        (4, (3, 3))
+        """
+        new = MulticallMasking(**(self.params() | overrides))
+        if self._calls is not None:
+            for ts, b_number, a_number, call_id in self._calls.entries():
+                new.observe(
+                    CallEvent(type=_ATTEMPT, ts=ts, a_number=str(a_number),
+                              b_number=str(b_number), call_id=call_id)
+                )  # fmt: skip
+        return new
 
     def observe(self, item: Item) -> list[Alert]:
         if type(item) is not CallEvent or item.type is not _ATTEMPT:

@@ -40,7 +40,7 @@ def test_fifth_caller_within_window_is_detected(api: Api) -> None:
         "distinct_a_count": 5,
         "window_seconds": 5.0,
         "threshold": 5,
-        "alert_id": alert_id("multicall_masking", B, T0),
+        "alert_id": alert_id("multicall_masking", B, T0, "high"),
     }
     assert "alert_id" not in results[0]
 
@@ -115,7 +115,7 @@ def test_alert_is_listed_read_and_triaged_with_history(
     _burst(api, 5)
     listed = api.get("/acm/alerts", params={"minutes": 2}).json()
     assert listed["count"] == 1
-    ident = alert_id("multicall_masking", B, T0)
+    ident = alert_id("multicall_masking", B, T0, "high")
     alert = listed["alerts"][0]
     assert (alert["id"], alert["status"], alert["entity"]) == (ident, "new", B)
     assert alert["first_seen"] == "2026-01-05T09:00:00.000000Z"

@@ -73,6 +73,8 @@ def test_kill_during_batch_load_loses_and_duplicates_nothing(server: Server) -> 
         alerts = {row[0] for row in conn.exec_driver_sql("SELECT id FROM alerts")}
     engine.dispose()
     assert (stored, distinct) == (len(events), len(events))
-    expected = {alert_id("multicall_masking", f"+4420{k:06d}", T0 + 10 * k) for k in range(NUMBERS)}
+    expected = {
+        alert_id("multicall_masking", f"+4420{k:06d}", T0 + 10 * k, "high") for k in range(NUMBERS)
+    }
     assert alerts == expected
     assert acknowledged_alerts <= alerts

@@ -52,7 +52,8 @@ def test_engine_reconfigure_changes_threshold_and_cooldown() -> None:
         engine.observe(_attempt(i, float(i)))
     engine.reconfigure(parse_config({"rules": {"multicall_masking": {"min_callers": 3,
                                                                      "cooldown": 5}}}))  # fmt: skip
-    assert engine.slots[0].cooldown == 5.0
+    (slot,) = [s for s in engine.slots if s.rule == "multicall_masking"]
+    assert slot.cooldown == 5.0
     assert [a.rule for a in engine.observe(_attempt(3, 3.0))] == ["multicall_masking"]
     assert engine.observe(_attempt(4, 4.0)) == []  # cooling down
     assert engine.observe(_attempt(5, 8.0)) == []  # window (3, 8]: a4, a5

@@ -73,9 +73,7 @@ class DetectionEngine:
         built = list(detectors) if detectors is not None else build_detectors(self.config)
         self.slots = [self._slot(d) for d in built]
         self._plans: dict[type, list[tuple[Callable[[Item], list[Alert]], _Slot]]] = {}
-        for slot in self.slots:
-            for kind in slot.detector.consumes:
-                self._plans.setdefault(kind, []).append((slot.detector.observe, slot))
+        self._plan()
         # (rule, entity) -> (last_seen of the last alert let through, its severity rank)
         self._last_alert: dict[tuple[str, str], tuple[float, int]] = {}
         self._horizon = max((s.cooldown for s in self.slots), default=0.0)
@@ -130,14 +128,24 @@ class DetectionEngine:
             slot.cooldown = default if settings.cooldown is None else settings.cooldown
             slot.allowlist = settings.allowlist
         self._horizon = max((s.cooldown for s in self.slots), default=0.0)
+        self._plan()  # a retuned detector is a new object: its observe is bound anew
+
+    def _plan(self) -> None:
+        """Per item type, the bound ``observe`` of every detector consuming it (one dict
+        lookup per item instead of a type test per detector)."""
+        self._plans = {}
+        for slot in self.slots:
+            for kind in slot.detector.consumes:
+                self._plans.setdefault(kind, []).append((slot.detector.observe, slot))
 
     def remember(self, alert: Alert) -> None:
         """Take a stored alert as if this engine had emitted it: its cooldown runs and it
         counts in the risk scores. A restarted service calls this for the alerts of the
         last cooldown period, so it does not alert again on what it already reported."""
         key = (alert.rule, alert.entity)
-        if alert.last_seen > self._last_alert.get(key, float("-inf")):
-            self._last_alert[key] = alert.last_seen
+        last = self._last_alert.get(key)
+        if last is None or alert.last_seen > last[0]:
+            self._last_alert[key] = (alert.last_seen, _RANK.get(alert.severity, 0))
         self.risk.add(alert)
 
     def late_events(self) -> int:

@@ -149,27 +149,18 @@ class SlidingWindow:
         >>> w.counts("b", 2.0), w.counts("b", 5.5), w.counts("other", 2.0)
         ((3, 2), (2, 2), (0, 0))
         """
-        state = self._keys.get(key)
-        if state is None:
+        entries = self._keys.get(key)
+        if entries is None:
             return 0, 0
-        times = state.times
-        start = bisect_right(times, end - self.window, state.head)
-        stop = bisect_right(times, end, start)
-        return stop - start, len(set(state.values[start:stop]))
+        start = bisect_right(entries, end - self.window, key=_ts)
+        stop = bisect_right(entries, end, start, key=_ts)
+        return stop - start, len({entry[1] for entry in entries[start:stop]})
 
     def entries(self) -> list[tuple[float, Hashable, Hashable, Any]]:
         """Every retained ``(ts, key, value, item)``, in time order: what a rule rebuilt
         with new parameters replays to carry its state over."""
-        out = [
-            (ts, key, value, item)
-            for key, state in self._keys.items()
-            for ts, value, item in zip(
-                state.times[state.head :],
-                state.values[state.head :],
-                state.items[state.head :],
-                strict=True,
-            )
-        ]
+        out = [(ts, key, value, item) for key, entries in self._keys.items()
+               for ts, value, item in entries]  # fmt: skip
         out.sort(key=lambda entry: entry[0])
         return out
 

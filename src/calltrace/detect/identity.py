@@ -20,7 +20,7 @@ import re
 from collections.abc import Hashable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
@@ -28,7 +28,7 @@ from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 from calltrace.enrich.enricher import EnrichConfig, Enricher
 from calltrace.enrich.numbers import NumberConfig
 from calltrace.errors import UsageError
-from calltrace.model import CallEvent
+from calltrace.model import CallEvent, CallEventType
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -37,6 +37,11 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 def account_of(event: CallEvent) -> str | None:
     """The account of an event: its ``account``, else its A-number."""
     return event.account or event.a_number
+
+
+_REGISTRATION: Final = frozenset(
+    {CallEventType.REGISTER, CallEventType.AUTH_CHALLENGE, CallEventType.AUTH_FAILURE}
+)
 
 
 def severity_for(score: int) -> str:
@@ -203,10 +208,47 @@ class HoursCache:
         return found
 
 
+class Subscribers:
+    """Whose devices and whereabouts an event tells about, for device and geo rules.
+
+    ``account`` when the event has one; from CDRs, event files and the API, the A-number
+    (an enterprise line). On SIP, a caller ID on a call is an account only once that user
+    has been seen registering here (REGISTER or its challenges, within ``ttl`` seconds):
+    a CLI that reaches a carrier through many trunks and devices is not a subscriber, a
+    PBX extension calling with a stranger's SIP stack is.
+
+    >>> from calltrace.model import CallEvent, CallEventType as T
+    >>> subs = Subscribers()
+    >>> subs.of(CallEvent(type=T.ATTEMPT, ts=0.0, a_number="1001"))
+    >>> subs.of(CallEvent(type=T.REGISTER, ts=1.0, a_number="1001"))
+    '1001'
+    >>> subs.of(CallEvent(type=T.ATTEMPT, ts=2.0, a_number="1001"))
+    '1001'
+    """
+
+    def __init__(self, ttl: float = 86400.0) -> None:
+        self._registered = IdleMap(ttl)
+
+    def of(self, event: CallEvent) -> str | None:
+        if event.account:
+            return event.account
+        number = event.a_number
+        if event.source != "sip" or not number:
+            return number
+        if event.type in _REGISTRATION:
+            self._registered.put(number, event.ts, True)
+            return number
+        return number if self._registered.get(number) else None
+
+    def __len__(self) -> int:
+        return len(self._registered)
+
+
 __all__ = [
     "HoursCache",
     "IdleMap",
     "Schedule",
+    "Subscribers",
     "account_of",
     "number_zones",
     "rule_enricher",

@@ -70,3 +70,12 @@ def test_allowlisted_account_gives_nothing() -> None:
     config = parse_config({"rules": {"device_inconsistency": {"allowlist": ["1001"]}}})
     alerts = DetectionEngine(config).observe_many([_seen(0.0, YEALINK), _seen(1.0, ASTERISK)])
     assert [a for a in alerts if a.rule == "device_inconsistency"] == []
+
+
+def test_a_caller_id_that_never_registered_is_not_an_account() -> None:
+    """Near miss: one CLI on SIP calls through two trunks' stacks is no subscriber's device."""
+    calls = [
+        _seen(0.0, YEALINK, kind=CallEventType.ATTEMPT),
+        _seen(60.0, ASTERISK, kind=CallEventType.ATTEMPT),
+    ]
+    assert _run(calls) == []

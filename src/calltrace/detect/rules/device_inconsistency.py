@@ -10,7 +10,7 @@ product token: so versions of one product are one family.
 from __future__ import annotations
 
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.identity import account_of, rule_enricher, severity_for
+from calltrace.detect.identity import Subscribers, account_of, rule_enricher, severity_for
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
 from calltrace.enrich.useragent import UserAgentParser
@@ -50,6 +50,7 @@ class DeviceInconsistency(Detector):
         self.allowed_lateness = allowed_lateness
         self._seen: SlidingWindow | None = None
         self._parser: UserAgentParser | None = None
+        self._subscribers: Subscribers | None = None
 
     def partition_key(self, item: Item) -> str | None:
         if type(item) is CallEvent and item.user_agent:
@@ -57,7 +58,8 @@ class DeviceInconsistency(Detector):
         return None
 
     def state_size(self) -> int:
-        return 0 if self._seen is None else self._seen.size
+        subscribers = len(self._subscribers) if self._subscribers is not None else 0
+        return subscribers + (0 if self._seen is None else self._seen.size)
 
     def late_events(self) -> int:
         return 0 if self._seen is None else self._seen.late
@@ -65,7 +67,9 @@ class DeviceInconsistency(Detector):
     def observe(self, item: Item) -> list[Alert]:
         if type(item) is not CallEvent or not item.user_agent:
             return []
-        account = account_of(item)
+        if self._subscribers is None:
+            self._subscribers = Subscribers()
+        account = self._subscribers.of(item)
         if not account:
             return []
         if self._seen is None or self._parser is None:

@@ -15,7 +15,13 @@ addresses only; private, CGNAT and documentation ranges say nothing about a plac
 from __future__ import annotations
 
 from calltrace.detect.base import Detector, Item
-from calltrace.detect.identity import IdleMap, account_of, rule_enricher, severity_for
+from calltrace.detect.identity import (
+    IdleMap,
+    Subscribers,
+    account_of,
+    rule_enricher,
+    severity_for,
+)
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
 from calltrace.enrich.geo import IpIntel
@@ -60,6 +66,7 @@ class GeoAnomaly(Detector):
         self._recent: SlidingWindow | None = None
         self._known: IdleMap | None = None
         self._ips: IpIntel | None = None
+        self._subscribers: Subscribers | None = None
 
     def partition_key(self, item: Item) -> str | None:
         if type(item) is CallEvent and item.source_ip:
@@ -69,7 +76,8 @@ class GeoAnomaly(Detector):
     def state_size(self) -> int:
         if self._recent is None or self._known is None:
             return 0
-        return self._recent.size + sum(len(v[1]) for v in self._known.data.values())
+        subscribers = len(self._subscribers) if self._subscribers is not None else 0
+        return self._recent.size + sum(len(v[1]) for v in self._known.data.values()) + subscribers
 
     def late_events(self) -> int:
         return 0 if self._recent is None else self._recent.late
@@ -77,7 +85,9 @@ class GeoAnomaly(Detector):
     def observe(self, item: Item) -> list[Alert]:
         if type(item) is not CallEvent or not item.source_ip:
             return []
-        account = account_of(item)
+        if self._subscribers is None:
+            self._subscribers = Subscribers()
+        account = self._subscribers.of(item)
         if not account:
             return []
         if self._recent is None or self._known is None or self._ips is None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Hashable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
@@ -37,11 +37,6 @@ _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 def account_of(event: CallEvent) -> str | None:
     """The account of an event: its ``account``, else its A-number."""
     return event.account or event.a_number
-
-
-_REGISTRATION: Final = frozenset(
-    {CallEventType.REGISTER, CallEventType.AUTH_CHALLENGE, CallEventType.AUTH_FAILURE}
-)
 
 
 def severity_for(score: int) -> str:
@@ -213,7 +208,7 @@ class Subscribers:
 
     ``account`` when the event has one; from CDRs, event files and the API, the A-number
     (an enterprise line). On SIP, a caller ID on a call is an account only once that user
-    has been seen registering here (REGISTER or its challenges, within ``ttl`` seconds):
+    has been seen registering here (a REGISTER within ``ttl`` seconds):
     a CLI that reaches a carrier through many trunks and devices is not a subscriber, a
     PBX extension calling with a stranger's SIP stack is.
 
@@ -235,7 +230,7 @@ class Subscribers:
         number = event.a_number
         if event.source != "sip" or not number:
             return number
-        if event.type in _REGISTRATION:
+        if event.type is CallEventType.REGISTER:  # not a challenge: INVITEs get those too
             self._registered.put(number, event.ts, True)
             return number
         return number if self._registered.get(number) else None

@@ -84,13 +84,20 @@ def _config(path: Path | None) -> Config:
 
 
 def _run(
-    paths: list[Path], sink: Any, *, keep_results: bool, heuristic_rtp: bool, config: Config
+    paths: list[Path],
+    sink: Any,
+    *,
+    keep_results: bool,
+    heuristic_rtp: bool,
+    config: Config,
+    detect: bool = True,
 ) -> Analysis:
     analyzer = Analyzer(
         sink,
         keep_results=keep_results,
         heuristic_rtp=heuristic_rtp,
-        engine=DetectionEngine(config),
+        engine=DetectionEngine(config) if detect else None,
+        detect=detect,
     )
     total = sum(p.stat().st_size for p in paths)
     show = total >= PROGRESS_MIN_BYTES and err.is_terminal
@@ -139,6 +146,17 @@ def analyze(
         ),
     ] = False,
     config_file: ConfigOption = None,
+    no_detect: Annotated[
+        bool,
+        typer.Option("--no-detect", help="Do not run the detection rules (no alerts)."),
+    ] = False,
+    no_enrich: Annotated[
+        bool,
+        typer.Option(
+            "--no-enrich",
+            help="Leave `enrichment` null in the JSON document (number, IP and device facts).",
+        ),
+    ] = False,
 ) -> None:
     """Decode captures (or read call-event files), rebuild calls, registrations and RTP
     streams, run the detectors, store everything, print the call and alert tables."""
@@ -161,11 +179,12 @@ def analyze(
         keep_results=as_json or sink is None,
         heuristic_rtp=heuristic_rtp,
         config=config,
+        detect=not no_detect,
     )
     if sink is not None:
         sink.close()
     if as_json:
-        _print_json(document(analysis))
+        _print_json(document(analysis, enrich=not no_enrich))
         return
     if sink is None:
         rows = [record_dict(call) for call in analysis.calls[:limit]]

@@ -47,6 +47,18 @@ def test_analyze_json_is_one_document() -> None:
     assert doc["files"][0]["sha256"] and doc["files"][0]["packets"] > 0
 
 
+def test_no_detect_and_no_enrich_leave_the_rest_as_it_was() -> None:
+    """--no-detect gives no alerts, --no-enrich null enrichment; calls stay the same."""
+    args = ["analyze", str(SAMPLE), "--no-store", "--json"]
+    full = json.loads(runner.invoke(app, args).stdout)
+    bare = json.loads(runner.invoke(app, [*args, "--no-detect", "--no-enrich"]).stdout)
+    assert full["alerts"] and bare["alerts"] == [] and bare["stats"]["alerts"] == 0
+    assert all(c["enrichment"] is not None for c in full["calls"])
+    assert all(c["enrichment"] is None for c in bare["calls"])
+    strip = [{k: v for k, v in c.items() if k != "enrichment"} for c in full["calls"]]
+    assert strip == [{k: v for k, v in c.items() if k != "enrichment"} for c in bare["calls"]]
+
+
 def test_calls_filters_by_state_and_outputs_json(db: Path) -> None:
     """calls --state rejected --json returns only rejected calls."""
     result = runner.invoke(app, ["calls", "--db", str(db), "--state", "rejected", "--json"])

@@ -71,6 +71,17 @@ def test_sixty_calls_in_a_minute_fire_on_rate() -> None:
     assert _run(MassDialing(), events[:59]) == []
 
 
+def test_a_sustained_dialer_gives_one_alert_per_window_and_its_escalation() -> None:
+    """At 2 calls/s for 100 s: one rate alert per minute, and the escalation to high."""
+    rng = random.Random(7)
+    events = [_call(i * 0.5, f"+1202{rng.randrange(10**6, 10**7)}") for i in range(200)]
+    alerts = _run(MassDialing(), events)
+    assert [(a.last_seen - T0, a.evidence["calls"], a.severity) for a in alerts] == [
+        (29.5, 60, "medium"),  # the 60th call
+        (59.5, 120, "high"),  # the window holds 120 = 2 x 60: an escalation
+    ]
+
+
 def test_sixty_calls_over_sixty_one_seconds_do_not_fire() -> None:
     """Near miss: 60 calls 1.03 s apart span 60.8 s, so no 60 s window holds 60."""
     rng = random.Random(5)

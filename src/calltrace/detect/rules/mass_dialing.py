@@ -69,6 +69,11 @@ class MassDialing(Detector):
         self.allowed_lateness = allowed_lateness
         self._recent: SlidingWindow | None = None
         self._sequential: SlidingWindow | None = None
+        # (source, test) -> (time of the last alert built, whether it was high): an
+        # autodialer keeps the count over the threshold call after call, and building
+        # an alert each time (sorting its numbers) only for the cooldown to drop it cost
+        # more than the rest of the rule; one per window, or an escalation, is built
+        self._fired: dict[tuple[str, str], tuple[float, bool]] = {}
 
     def partition_key(self, item: Item) -> str | None:
         return attempt_source(item)
@@ -76,7 +81,7 @@ class MassDialing(Detector):
     def state_size(self) -> int:
         if self._recent is None or self._sequential is None:
             return 0
-        return self._recent.size + self._sequential.size
+        return self._recent.size + self._sequential.size + len(self._fired)
 
     def late_events(self) -> int:
         return 0 if self._recent is None else self._recent.late
@@ -97,17 +102,29 @@ class MassDialing(Detector):
         if not count:
             return []  # late
         out = []
-        if count >= self.rate_calls:
+        if count >= self.rate_calls and self._due(key, "rate", ts, count >= 2 * self.rate_calls):
             out.append(self._alert(source, "rate", recent.last_entries(), self.rate_calls))
-        if (
-            value is not None
-            and count > 1
-            and self._near(value, recent.last_entries())
-            and sequential.add(key, ts, value, item.call_id) >= self.min_sequential
-        ):
-            entries = sequential.last_entries()
-            out.append(self._alert(source, "sequential", entries, self.min_sequential))
+        if value is not None and count > 1 and self._near(value, recent.last_entries()):
+            found = sequential.add(key, ts, value, item.call_id)
+            if found >= self.min_sequential and self._due(
+                key, "sequential", ts, found >= 2 * self.min_sequential
+            ):
+                entries = sequential.last_entries()
+                out.append(self._alert(source, "sequential", entries, self.min_sequential))
         return out
+
+    def _due(self, key: str, test: str, ts: float, high: bool) -> bool:
+        """Whether to build this alert: none of this test on this source within its
+        window, or this one escalates to high."""
+        interval = self.rate_window if test == "rate" else self.window
+        last = self._fired.get((key, test))
+        if last is not None and ts - last[0] < interval and (last[1] or not high):
+            return False
+        self._fired[(key, test)] = (ts, high)
+        if len(self._fired) > 4096:  # bounded: forget sources quiet for a whole window
+            horizon = ts - max(self.window, self.rate_window)
+            self._fired = {k: v for k, v in self._fired.items() if v[0] > horizon}
+        return True
 
     def _near(self, value: int, entries: list[tuple[float, object, object]]) -> bool:
         step = self.max_step

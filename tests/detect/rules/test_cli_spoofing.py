@@ -135,3 +135,28 @@ def test_metasploit_spoofed_invite(corpus: Path) -> None:
     result = analyzer.finish()
     alerts = [a for a in result.alerts if a.rule == "cli_spoofing"]
     assert [(a.entity, _checks([a])) for a in alerts] == [("testtest", ["display_only"])]
+
+
+FROM_FORMS = [
+    '"Alice" <sip:+15550100@a.example>;tag=1',
+    "Alice Smith <sip:alice@a.example;user=phone>;tag=2",
+    "<sips:+447700900123@a.example:5061>;tag=3",
+    '"A \\"quoted\\" name" <sip:100@a.example>;tag=4',
+    "sip:200@a.example;tag=5",
+    '"Bob <the boss>" <sip:300@a.example>;tag=6',
+    "<tel:+15550100>;tag=7",
+    '"" <sip:anonymous@anonymous.invalid>;tag=8',
+    "<sip:a.example>;tag=9",
+    "<sip:%2B1555@a.example>;tag=10",
+    "Carol <sip:carol:pw@a.example>;tag=11",
+    "Broken <sip:400@a.example",
+]
+
+
+@pytest.mark.parametrize("value", FROM_FORMS)
+def test_fast_from_reader_equals_the_parser(value: str) -> None:
+    """The fast From reader gives the full name-addr parser's user and display name."""
+    from calltrace.detect.rules.cli_spoofing import _from_user, _from_user_parsed
+
+    msg = _invite(value)
+    assert _from_user(msg) == _from_user_parsed(msg.header("from") or "")

@@ -20,7 +20,7 @@ from calltrace.decode.sipidentity import (
     parse_p_asserted_identity,
     passport_orig_tn,
 )
-from calltrace.decode.sipvalues import parse_name_addr, parse_uri
+from calltrace.decode.sipvalues import parse_name_addr
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.identity import IdleMap, rule_enricher, severity_for
 from calltrace.detect.registry import register
@@ -29,6 +29,7 @@ from calltrace.enrich.numbers import split_user
 from calltrace.enrich.validity import e164_valid
 from calltrace.errors import MalformedInput
 from calltrace.model import Alert, CallEvent, CallEventType, SipMessage
+from calltrace.trace.transactions import uri_user, user_and_uri
 
 _ATTEMPT = CallEventType.ATTEMPT
 #: Score of each finding (the alert takes the highest, +10 per further finding).
@@ -211,10 +212,28 @@ def _initial_invite(msg: SipMessage) -> bool:
 
 
 def _from_user(msg: SipMessage) -> tuple[str | None, str | None]:
-    """(user part, display name) of From; (None, None) when unreadable."""
+    """(user part, display name) of From; (None, None) when unreadable.
+
+    Every initial INVITE pays this: the common ``["Name"] <sip:user@host>`` form takes the
+    call tracker's fast user reader (``trace.transactions.user_and_uri``) and the text
+    before ``<``; anything else (escapes in the display name, no ``<``) the full parser.
+    """
     value = msg.header("from")
     if not value:
         return None, None
+    lt = value.find("<")
+    head = value[:lt].strip()
+    quotes = head.count('"')
+    # a display name without escapes, quoted whole or not at all (else a "<" may sit
+    # inside the quotes: the parser decides)
+    if lt >= 0 and "\\" not in head and (quotes == 0 or (quotes == 2 and head[0] == head[-1])):
+        user, uri = user_and_uri(value)
+        if uri is not None and uri.startswith(("sip:", "sips:")) and value.find(">", lt) > lt:
+            return user, head.strip('" ') or None
+    return _from_user_parsed(value)
+
+
+def _from_user_parsed(value: str) -> tuple[str | None, str | None]:
     try:
         parsed = parse_name_addr(value)
     except MalformedInput:
@@ -249,7 +268,4 @@ def _orig_tn(msg: SipMessage) -> str | None:
 
 
 def _ruri_user(msg: SipMessage) -> str | None:
-    try:
-        return parse_uri(msg.request_uri).user if msg.request_uri else None
-    except MalformedInput:
-        return None
+    return uri_user(msg.request_uri)  # memoised: R-URIs repeat per B-number

@@ -90,3 +90,9 @@ def test_doctests() -> None:
     """The module's example gives what it shows."""
     result = doctest.testmod(concurrent_calls)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_source_over_the_limit_alerts_per_level_not_per_call() -> None:
+    """90 calls open at once: alerts at 10, 20, 40 and 80 open calls, none in between."""
+    alerts = _run(ConcurrentCalls(), [_ev(ATTEMPT, i, f"c{i}") for i in range(90)])
+    assert [a.evidence["concurrent"] for a in alerts] == [10, 20, 40, 80]

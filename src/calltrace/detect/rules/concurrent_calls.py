@@ -104,9 +104,23 @@ class ConcurrentCalls(Detector):
         calls[call] = until
         self._owner[call] = source[1]
         heapq.heappush(self._expiries, (until, call))
-        if known or len(calls) < self.high:
+        count = len(calls)
+        if known or count < self.high or not self._news(count):
             return []
         return [self._alert(source, item, calls)]
+
+    def _news(self, count: int) -> bool:
+        """Whether reaching ``count`` open calls is worth an alert: crossing ``high`` or
+        ``critical``, then each doubling above critical (40, 80... by default). A trunk
+        that stays over the limit is one alert per level, not one per call opened (each
+        sorted its hundreds of call ids for the cooldown to drop it)."""
+        if count in (self.high, self.critical):
+            return True
+        return (
+            count > self.critical
+            and count % self.critical == 0
+            and ((count // self.critical) & (count // self.critical - 1) == 0)
+        )
 
     def _close(self, opened: dict[str, dict[str, float]], call: str) -> None:
         source = self._owner.pop(call)

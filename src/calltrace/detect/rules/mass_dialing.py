@@ -19,6 +19,7 @@ import itertools
 
 from calltrace.detect.base import Detector, Item
 from calltrace.detect.fraud import attempt_source, number_value, source_of
+from calltrace.detect.identity import IdleMap
 from calltrace.detect.registry import register
 from calltrace.detect.windows import SlidingWindow
 from calltrace.model import Alert, CallEvent, CallEventType
@@ -73,7 +74,7 @@ class MassDialing(Detector):
         # autodialer keeps the count over the threshold call after call, and building
         # an alert each time (sorting its numbers) only for the cooldown to drop it cost
         # more than the rest of the rule; one per window, or an escalation, is built
-        self._fired: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._fired: IdleMap | None = None
 
     def partition_key(self, item: Item) -> str | None:
         return attempt_source(item)
@@ -81,7 +82,8 @@ class MassDialing(Detector):
     def state_size(self) -> int:
         if self._recent is None or self._sequential is None:
             return 0
-        return self._recent.size + self._sequential.size + len(self._fired)
+        fired = 0 if self._fired is None else len(self._fired)
+        return self._recent.size + self._sequential.size + fired
 
     def late_events(self) -> int:
         return 0 if self._recent is None else self._recent.late
@@ -117,13 +119,13 @@ class MassDialing(Detector):
         """Whether to build this alert: none of this test on this source within its
         window, or this one escalates to high."""
         interval = self.rate_window if test == "rate" else self.window
-        last = self._fired.get((key, test))
+        fired = self._fired
+        if fired is None:  # sources quiet for a whole window are forgotten
+            fired = self._fired = IdleMap(max(self.window, self.rate_window))
+        last = fired.get((key, test))
         if last is not None and ts - last[0] < interval and (last[1] or not high):
             return False
-        self._fired[(key, test)] = (ts, high)
-        if len(self._fired) > 4096:  # bounded: forget sources quiet for a whole window
-            horizon = ts - max(self.window, self.rate_window)
-            self._fired = {k: v for k, v in self._fired.items() if v[0] > horizon}
+        fired.put((key, test), ts, (ts, high))
         return True
 
     def _near(self, value: int, entries: list[tuple[float, object, object]]) -> bool:

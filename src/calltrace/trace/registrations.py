@@ -59,13 +59,12 @@ class RegistrationFlow:
     """Mutable accumulator of one REGISTER flow; ``record()`` freezes it."""
 
     __slots__ = (
-        "attempts",
+        "attempt_keys",
         "auth_username",
         "branches",
         "call_id",
         "challenged",
         "contact",
-        "cseqs",
         "domain",
         "dst_ip",
         "dst_port",
@@ -96,7 +95,6 @@ class RegistrationFlow:
         self.user = user_of(to)
         self.domain = host_of(to)
         self.realm: str | None = None
-        self.attempts = 0
         self.challenged = False
         self.succeeded = False
         self.final_status: int | None = None
@@ -118,7 +116,7 @@ class RegistrationFlow:
         # a password-guessing tool such as SIPVicious' svcrack resends CSeq 2 with a new
         # guess (new Authorization, new branch) every time, and each guess is an attempt.
         # attempt key (cseq, credentials) -> index into ``requests``
-        self.cseqs: dict[tuple[int | None, str | None], int] = {}
+        self.attempt_keys: dict[tuple[int | None, str | None], int] = {}
         # per attempt: (cseq, carried credentials, asked for expiry 0)
         self.requests: list[tuple[int | None, bool, bool]] = []
         # top Via branch of every copy of a request -> its attempt (responses carry it back)
@@ -152,12 +150,11 @@ class RegistrationFlow:
         heads = dict(reversed(msg.headers))  # the first value of every header, in C
         creds = heads.get("authorization") or heads.get("proxy-authorization")
         key = (msg.cseq, creds)
-        known = self.cseqs.get(key)
+        known = self.attempt_keys.get(key)
         if known is not None:  # the same attempt captured at another hop
             self.branches.setdefault(msg.branch, known)
             return []
-        self.cseqs[key] = self.branches[msg.branch] = len(self.requests)
-        self.attempts += 1
+        self.attempt_keys[key] = self.branches[msg.branch] = len(self.requests)
         p = msg.packet
         contact = heads.get("contact")
         if self.src_ip is None:
@@ -254,7 +251,7 @@ class RegistrationFlow:
             outcome=self.outcome(),
             start=self.start,
             end=self.end,
-            attempts=self.attempts,
+            attempts=len(self.requests),  # one entry per attempt
             challenged=self.challenged,
             final_status=self.final_status,
             user_agent=self.user_agent,

@@ -23,7 +23,9 @@ Normalisation (what a number may look like on the wire):
 libphonenumber has no satellite type: numbers under the ITU-T E.164 codes of the Global
 Mobile Satellite System (+881), Inmarsat (+870) and Thuraya (+882 16) are typed
 ``satellite``; the rest of +882/+883 (international networks) ``international_network``.
-Parsing costs ~150 µs of CPU, so lookups are cached (a bounded LRU per instance): a
+phonenumbers costs ~90-150 µs of CPU a number; for ``+`` numbers (and E.164 without its
+``+``) the same metadata is asked through a compiled plan (:mod:`.numberplan`, ~20-40 µs,
+equal answers held by a test), and every lookup is cached (a bounded LRU per instance): a
 repeated number costs well under a microsecond (docs/enrichment.md has the figures).
 
 >>> intel = NumberIntel(NumberConfig(default_region="GB"))
@@ -43,6 +45,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType
 
 from calltrace.enrich._common import CachedLookup, read_data
+from calltrace.enrich.numberplan import UNKNOWN, NumberFacts, NumberPlan
 
 #: libphonenumber's types under the names CallTrace uses in JSON and rules.
 TYPE_NAMES: dict[int, str] = {
@@ -190,6 +193,7 @@ class NumberIntel(CachedLookup[NumberInfo]):
         self._prefixes = tuple(sorted(prefixes, key=len, reverse=True))
         self._risks = {e.prefix: e for e in load_risk_list(self.config.risk_file)}
         self._risk_lengths = sorted({len(p) for p in self._risks}, reverse=True)
+        self._plan = NumberPlan()
         self._init_cache(self.config.cache_size, self.config)
 
     def lookup(self, raw: str | None) -> NumberInfo | None:
@@ -201,11 +205,36 @@ class NumberIntel(CachedLookup[NumberInfo]):
         text, context = split_user(raw)
         if not text or not set(text) <= _DIALLABLE or "+" in text[1:]:
             return NumberInfo(raw=raw, digits=text)
-        parsed = self._parse(text, context)
         digits = text.lstrip("+")
-        if parsed is None:
+        facts = self._fast(text, context)
+        if facts is None:
+            parsed = self._parse(text, context)
+            facts = _NOT_A_NUMBER if parsed is None else _facts(parsed)
+        if facts is _NOT_A_NUMBER:
             return NumberInfo(raw=raw, digits=digits)
-        return self._describe(raw, digits, parsed)
+        return self._describe(raw, digits, facts)
+
+    def _fast(self, text: str, context: str | None) -> NumberFacts | None:
+        """The compiled plan's answer (enrich/numberplan.py) where it decides exactly as
+        :meth:`_parse` and phonenumbers would; ``_NOT_A_NUMBER`` where they would not
+        parse the number; None where phonenumbers must be asked."""
+        if context is not None:
+            return None
+        if text.startswith("+"):
+            return self._plan.describe(text)
+        if self._region is not None:
+            return None
+        for prefix in self._prefixes:
+            if text.startswith(prefix) and len(text) > len(prefix) + 3:
+                return self._plan.describe("+" + text[len(prefix) :])
+        # no region and no "+": phonenumbers cannot parse it as dialled; the same
+        # digits with a "+" are taken only when valid (E.164 written without its "+")
+        if len(text) < 8:
+            return _NOT_A_NUMBER
+        facts = self._plan.describe("+" + text)
+        if facts is None or facts.valid:
+            return facts
+        return _NOT_A_NUMBER
 
     def _parse(self, text: str, context: str | None) -> PhoneNumber | None:
         region = self._region
@@ -227,18 +256,17 @@ class NumberIntel(CachedLookup[NumberInfo]):
                 return plus
         return number
 
-    def _describe(self, raw: str, digits: str, number: PhoneNumber) -> NumberInfo:
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        region = phonenumbers.region_code_for_number(number)
-        if region is None and number.country_code:
+    def _describe(self, raw: str, digits: str, facts: NumberFacts) -> NumberInfo:
+        e164 = facts.e164
+        region = facts.region
+        if region is None and facts.calling_code:
             # an invalid number still has the country of its calling code
-            region = phonenumbers.region_code_for_country_code(number.country_code)
+            region = phonenumbers.region_code_for_country_code(facts.calling_code)
         country = None if region in (None, "001", "ZZ") else region
-        valid = phonenumbers.is_valid_number(number)
-        kind = _number_type(number, e164, valid)
+        kind = _number_type(e164, facts)
         home = self.config.home
         international: bool | None = None
-        if home and (country or valid):
+        if home and (country or facts.valid):
             international = country != home.upper()
         risk: list[str] = [kind] if kind in self.config.risky_types else []
         note = None
@@ -252,10 +280,10 @@ class NumberIntel(CachedLookup[NumberInfo]):
             digits=digits,
             e164=e164,
             country=country,
-            calling_code=number.country_code,
+            calling_code=facts.calling_code,
             type=kind,
-            valid=valid,
-            possible=phonenumbers.is_possible_number(number),
+            valid=facts.valid,
+            possible=facts.possible,
             international=international,
             risk=tuple(risk),
             risk_note=note,
@@ -309,15 +337,34 @@ def _valid(number: PhoneNumber | None) -> bool:
     return number is not None and phonenumbers.is_valid_number(number)
 
 
-def _number_type(number: PhoneNumber, e164: str, valid: bool) -> str:
-    digits = e164[1:]
-    if digits.startswith(SATELLITE_PREFIXES):
+def _facts(number: PhoneNumber) -> NumberFacts:
+    """phonenumbers' own answer for a parsed number (the path for what NumberPlan leaves)."""
+    valid = phonenumbers.is_valid_number(number)
+    kind = TYPE_NAMES.get(phonenumbers.number_type(number), UNKNOWN) if valid else UNKNOWN
+    return NumberFacts(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(number),
+        calling_code=number.country_code or 0,
+        type=kind,
+        valid=valid,
+        possible=phonenumbers.is_possible_number(number),
+    )
+
+
+#: What :meth:`NumberIntel._fast` answers for input phonenumbers would not parse.
+_NOT_A_NUMBER = NumberFacts(
+    e164="", region=None, calling_code=0, type=UNKNOWN, valid=False, possible=False
+)
+
+
+def _number_type(e164: str, facts: NumberFacts) -> str:
+    """The type under CallTrace's names: satellite and international networks first
+    (libphonenumber has neither), then libphonenumber's type of a valid number."""
+    if e164[1:].startswith(SATELLITE_PREFIXES):
         return "satellite"
-    if number.country_code in INTERNATIONAL_NETWORK_CODES:
+    if facts.calling_code in INTERNATIONAL_NETWORK_CODES:
         return "international_network"
-    if not valid:
-        return "unknown"
-    return TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+    return facts.type if facts.valid else UNKNOWN
 
 
 def _digits_of(number: str | NumberInfo) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from calltrace.api.paging import encode_cursor
 from calltrace.cli import _run
 from calltrace.config import Config
 from calltrace.store.db import open_engine
@@ -228,7 +227,8 @@ def test_ip_activity_counts_tsharks_messages(v1: Api) -> None:
     assert body["messages"]["sent"] == {
         "total": 6, "requests": {"INVITE": 2, "ACK": 1}, "responses": {"200": 3}}  # fmt: skip
     assert body["messages"]["received"] == {
-        "total": 8, "requests": {"REGISTER": 3}, "responses": {"100": 2, "180": 2, "200": 1}}  # fmt: skip
+        "total": 8, "requests": {"REGISTER": 3},
+        "responses": {"100": 2, "180": 2, "200": 1}}  # fmt: skip
     assert body["calls"]["count"] == 2
     # Verso's two REGISTERs 20 s apart (frames 152, 2911: a refresh cycle each,
     # docs/call-states.md) and bestel's one (frame 1724)
@@ -277,7 +277,7 @@ def test_bad_parameters_are_422(v1: Api) -> None:
     for query, name in [("since=yesterday", "since"), ("until=nan", "until"),
                         ("cursor=abc", "cursor"), ("state=ringing", "state"),
                         ("limit=1001", "limit"), ("number=%20-", "number"),
-                        (f"cursor={encode_cursor((1.0, 'x'))}", "cursor")]:  # fmt: skip
+                        ("cursor=1.5~call~3", "cursor")]:  # fmt: skip
         answer = v1.get(f"/api/v1/calls?{query}")
         assert answer.status_code == 422, query
         assert answer.json()["error"]["detail"][0]["loc"] == ["query", name], query
@@ -299,5 +299,9 @@ def test_schema_holds_for_real_calls(v1: Api) -> None:
     ]
     for path, params in cases:
         schema[path]["GET"].Case(path_parameters=params).call_and_validate(headers=headers)
-    for path, query in [("/api/v1/calls", {"limit": 5}), ("/api/v1/search", {"caller": "2"})]:
+    queries: list[tuple[str, dict[str, Any]]] = [
+        ("/api/v1/calls", {"limit": 5}),
+        ("/api/v1/search", {"caller": "2"}),
+    ]
+    for path, query in queries:
         schema[path]["GET"].Case(query=query).call_and_validate(headers=headers)

@@ -1,66 +1,40 @@
-"""Opaque page cursors for the REST API's key-set paging.
+"""Page cursors of the REST API's key-set paging.
 
-A cursor is the sort key of the last row a page gave, as URL-safe base64 of its JSON
-(``[start, id]`` for calls, ``[time, kind, id]`` for search results). Clients pass it
-back as ``cursor=`` and must not build one: the encoding may change. A cursor that does
-not decode to the expected shape is a 422 naming the ``cursor`` parameter.
+A cursor is the sort key of the last row a page gave, fields joined by ``~``:
+``START~ID`` for calls (start time in epoch seconds, row id), ``TIME~KIND~ID`` for
+search results. Clients pass ``next_cursor`` back as ``cursor=`` (or follow ``next``).
+The key is plain text rather than an opaque token so the OpenAPI schema can say exactly
+which strings are cursors (a pattern): every string the pattern admits is a valid
+cursor, and any other is a 422 naming ``cursor``. A cursor made by hand is harmless: it
+only says where the page starts.
 
->>> token = encode_cursor((1767603600.25, 7))
->>> decode_cursor(token, (float, int))
-(1767603600.25, 7)
+>>> encode_cursor((1767603600.25, 7))
+'1767603600.25~7'
+>>> decode_cursor("1767603600.25~call~7")
+(1767603600.25, 'call', 7)
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
 from typing import Any
 
-import orjson
 from starlette.datastructures import URL
 
-from calltrace.api.errors import ApiError
-
-#: Row ids and similar integers of a cursor stay within a signed 64-bit integer.
-MAX_INT = 2**63 - 1
+#: A finite float as Python writes it (``repr``), bounded so it never overflows.
+_TIME = r"-?[0-9]{1,20}(\.[0-9]{1,20})?(e[+-]?[0-9]{1,2})?"
+_ID = r"[0-9]{1,18}"
+CALL_CURSOR = f"^{_TIME}~{_ID}$"
+SEARCH_CURSOR = f"^{_TIME}~(call|api_event)~{_ID}$"
 
 
 def encode_cursor(key: tuple[Any, ...]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+    return "~".join(repr(part) if isinstance(part, float) else str(part) for part in key)
 
 
-def bad_cursor(message: str) -> ApiError:
-    return ApiError(
-        422,
-        "invalid_request",
-        f"query.cursor: {message}",
-        [{"loc": ["query", "cursor"], "msg": message, "type": "value_error"}],
-    )
-
-
-def decode_cursor(token: str, types: tuple[type, ...]) -> tuple[Any, ...]:
-    """The key a cursor holds, checked against ``types`` (float, int or str each)."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = orjson.loads(raw)
-    except (binascii.Error, ValueError):
-        raise bad_cursor("not a cursor this API gave") from None
-    if not isinstance(key, list) or len(key) != len(types):
-        raise bad_cursor("not a cursor this API gave")
-    return tuple(_checked(value, kind) for value, kind in zip(key, types, strict=True))
-
-
-def _checked(value: Any, kind: type) -> Any:
-    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-        if math.isfinite(value):
-            return float(value)
-    elif kind is int and isinstance(value, int) and not isinstance(value, bool):
-        if -MAX_INT <= value <= MAX_INT:
-            return value
-    elif kind is str and isinstance(value, str):
-        return value
-    raise bad_cursor("not a cursor this API gave")
+def decode_cursor(token: str) -> tuple[Any, ...]:
+    """The key of a cursor the route's pattern admitted: (time, [kind,] id)."""
+    parts = token.split("~")
+    return (float(parts[0]), *parts[1:-1], int(parts[-1]))
 
 
 def next_link(url: URL, key: tuple[Any, ...] | None) -> tuple[str | None, str | None]:

@@ -142,7 +142,7 @@ def call_conditions(conn: sa.Connection, where: CallFilter) -> list[sa.ColumnEle
     return terms
 
 
-def plain(mapping: Mapping[str, Any], *drop: str) -> dict[str, Any]:
+def plain(mapping: Mapping[Any, Any], *drop: str) -> dict[str, Any]:
     """A row as a dict with plain ``str`` keys (SQLAlchemy's are a ``str`` subclass
     that orjson refuses), without the columns in ``drop``."""
     return {str(k): v for k, v in mapping.items() if k not in drop}

@@ -10,21 +10,22 @@ event loop.
 from __future__ import annotations
 
 import ipaddress
-import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from calltrace.api.auth import Viewer
 from calltrace.api.errors import ApiError
-from calltrace.api.paging import decode_cursor, next_link, page
+from calltrace.api.paging import CALL_CURSOR, SEARCH_CURSOR, decode_cursor, next_link, page
 from calltrace.api.responses import json_response
 from calltrace.api.routes.acm import alert_out
 from calltrace.api.schemas import IpAddress
+from calltrace.api.schemas import _time as rfc3339_time
 from calltrace.api.v1_schemas import CallDetail, CallPage, IpActivity, SearchPage
 from calltrace.enrich.enricher import default_enricher
 from calltrace.report.jsondoc import CALL_TIMES, iso, media_summary_json
@@ -36,6 +37,7 @@ from calltrace.timeutil import parse_time
 from calltrace.trace.callmedia import summarize
 
 router = APIRouter(prefix="/api/v1", tags=["v1 calls"])
+MAX_EPOCH = 32_503_680_000  # 3000-01-01, as the /acm bodies
 T = TypeVar("T")
 
 #: Calls and registrations listed in full on an address's page (the rest: paging
@@ -43,28 +45,41 @@ T = TypeVar("T")
 IP_NEWEST = 100
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page (at most 1000).")]
-Cursor = Annotated[
+CallCursor = Annotated[
     str | None,
-    Query(max_length=512, description="The next_cursor of the previous page."),
+    Query(pattern=CALL_CURSOR, description="The next_cursor of the previous page."),
+]
+SearchCursor = Annotated[
+    str | None,
+    Query(pattern=SEARCH_CURSOR, description="The next_cursor of the previous page."),
 ]
 CallId = Annotated[str, Path(min_length=1, max_length=1024, description="The SIP Call-ID.")]
 Capture = Annotated[
     int | None,
     Query(ge=1, le=2**31 - 1, description="Capture id; default: the newest call of the Call-ID."),
 ]
+#: Epoch seconds or an ISO 8601 time, said so in the schema (a date-time string is RFC
+#: 3339; looser ISO forms, e.g. without a zone (UTC), are accepted too).
+TimeText = Annotated[
+    str,
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_EPOCH},
+                              {"type": "string", "format": "date-time"}]}),
+]  # fmt: skip
 TimeParam = Annotated[
-    str | None,
-    Query(max_length=64, description="Epoch seconds or ISO 8601 (UTC without a zone)."),
+    TimeText | None, Query(max_length=64, description="Epoch seconds or ISO 8601.")
 ]
-NumberParam = Annotated[str | None, Query(min_length=1, max_length=64)]
+#: What a number query needs to match anything (calls_read.normalise_number).
+NUMBER_PATTERN = "[0-9A-Za-z*#]"
 
 
-class SvgResponse(Response):
-    media_type = "image/svg+xml"
+SVG = "image/svg+xml"
+PCAP = "application/vnd.tcpdump.pcap"
 
 
-class PcapResponse(Response):
-    media_type = "application/vnd.tcpdump.pcap"
+def binary(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a route answering ``media_type`` (its errors stay JSON: the app's)."""
+    schema = {"type": "string", "format": "binary"}
+    return {200: {"description": what, "content": {media_type: {"schema": schema}}}}
 
 
 async def read(request: Request, query: Callable[[sa.Connection], T]) -> T:
@@ -78,14 +93,22 @@ def query_error(name: str, message: str) -> ApiError:
 
 
 def time_param(name: str, text: str | None) -> float | None:
+    """Epoch seconds (0 to year 3000), an RFC 3339 date-time, or looser ISO 8601."""
     if text is None:
         return None
     try:
-        value = parse_time(text)
-    except (ValueError, OverflowError) as exc:
-        raise query_error(name, str(exc)) from None
-    if not math.isfinite(value):
-        raise query_error(name, f"not a time: {text!r}")
+        value = float(text)
+    except ValueError:
+        try:
+            return rfc3339_time(text)
+        except ValueError:
+            pass
+        try:
+            return parse_time(text)
+        except (ValueError, OverflowError) as exc:
+            raise query_error(name, str(exc)) from None
+    if not 0 <= value <= MAX_EPOCH:  # NaN fails too
+        raise query_error(name, f"epoch seconds from 0 to {MAX_EPOCH}")
     return value
 
 
@@ -132,7 +155,7 @@ async def list_calls(
     _: Viewer,
     number: Annotated[
         str | None,
-        Query(min_length=1, max_length=64, description="Caller or callee contains this."),
+        Query(max_length=64, pattern=NUMBER_PATTERN, description="Caller or callee contains this."),
     ] = None,
     ip: Annotated[
         IpAddress | None, Query(description="A message of the call came from or went to it.")
@@ -143,7 +166,7 @@ async def list_calls(
     rule: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     capture: Capture = None,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: CallCursor = None,
 ) -> Response:
     where = q.CallFilter(
         number=number_param("number", number),
@@ -154,7 +177,7 @@ async def list_calls(
         rule=rule,
         capture=capture,
     )
-    after = None if cursor is None else decode_cursor(cursor, (float, int))
+    after = None if cursor is None else decode_cursor(cursor)
     rows = await read(request, lambda conn: q.list_calls(conn, where, after=after, limit=limit + 1))
     rows, last = page(rows, limit)
     token, link = next_link(request.url, last)
@@ -178,7 +201,8 @@ def _messages(conn: sa.Connection, call_id: str, capture: int | None) -> list[di
 
 @router.get(
     "/calls/{call_id:path}/ladder.svg",
-    response_class=SvgResponse,
+    response_class=Response,
+    responses=binary(SVG, "The ladder diagram"),
     summary="The call's ladder diagram (SVG)",
 )
 async def call_ladder(
@@ -186,12 +210,13 @@ async def call_ladder(
 ) -> Response:
     messages = await read(request, lambda conn: _messages(conn, call_id, capture))
     svg = render_svg(steps_from_messages(messages), title=f"Call-ID {call_id}")
-    return SvgResponse(svg)
+    return Response(svg, media_type=SVG)
 
 
 @router.get(
     "/calls/{call_id:path}/pcap",
-    response_class=PcapResponse,
+    response_class=Response,
+    responses=binary(PCAP, "A pcap of the call's SIP messages"),
     summary="The call's SIP messages as a pcap",
 )
 async def call_pcap(
@@ -200,7 +225,7 @@ async def call_pcap(
     messages = await read(request, lambda conn: _messages(conn, call_id, capture))
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:100]
     headers = {"Content-Disposition": f'attachment; filename="call-{name}.pcap"'}
-    return PcapResponse(pcap_bytes(messages), headers=headers)
+    return Response(pcap_bytes(messages), headers=headers, media_type=PCAP)
 
 
 def call_detail(conn: sa.Connection, call_id: str, capture: int | None) -> dict[str, Any]:
@@ -278,14 +303,15 @@ async def search(
     request: Request,
     _: Viewer,
     caller: Annotated[
-        str, Query(min_length=1, max_length=64, description="The A-number contains this.")
+        str,
+        Query(max_length=64, pattern=NUMBER_PATTERN, description="The A-number contains this."),
     ],
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: SearchCursor = None,
 ) -> Response:
     number = number_param("caller", caller)
     assert number is not None
-    before = None if cursor is None else decode_cursor(cursor, (float, str, int))
+    before = None if cursor is None else decode_cursor(cursor)
     rows = await read(
         request, lambda conn: q.search_caller(conn, number, before=before, limit=limit + 1)
     )

@@ -8,20 +8,18 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from calltrace.cli import _run
 from calltrace.config import Config
 from calltrace.store.db import open_engine
 from calltrace.store.writer import StoreSink
 from tests.api.conftest import Api, start_api
-from tests.conftest import POSTGRES_URL, corpus_dir
+from tests.conftest import corpus_dir, postgres_database
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "calltrace" / "data"
 TRUTH = json.loads((DATA / "sample.truth.json").read_text())
@@ -55,18 +53,9 @@ def v1(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         shutil.copy(request.getfixturevalue("_filled_sqlite"), path)
         yield from start_api(str(path), rate_limit=0.0)
         return
-    if not POSTGRES_URL:
-        pytest.skip("CALLTRACE_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL)")
-    name = f"ct_v1_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    fill(url)
-    yield from start_api(url, rate_limit=0.0)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with postgres_database("ct_v1") as url:
+        fill(url)
+        yield from start_api(url, rate_limit=0.0)
 
 
 def walk(api: Api, path: str) -> list[dict[str, Any]]:

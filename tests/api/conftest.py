@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from calltrace.detect.registry import registered
 from calltrace.store import schema
 from calltrace.store.db import open_engine
 from calltrace.store.keys import ROLES, create_key
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -99,18 +98,9 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _postgres_database() -> Iterator[str]:
     """One migrated PostgreSQL database per test process, emptied before each test
     (creating and migrating one per test costs ~2 s)."""
-    if not POSTGRES_URL:
-        pytest.skip("CALLTRACE_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL)")
-    name = f"ct_api_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    open_engine(url).dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with postgres_database("ct_api") as url:
+        open_engine(url).dispose()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -44,6 +44,7 @@ def routes(api: Api) -> Iterator[tuple[str, str, str]]:
     for template, item in sorted(paths.items()):
         for method in sorted(item):
             path = template.replace("{alert_id}", "0123456789abcdef")
+            path = path.replace("{call_id}", "no-such-call").replace("{ip}", "192.0.2.1")
             yield method.upper(), template, path
 
 
@@ -94,9 +95,12 @@ def test_422_for_a_bad_body_on_every_route_that_takes_one(sqlite_api: Api) -> No
 
 
 def test_422_for_bad_query_parameters(sqlite_api: Api) -> None:
-    """A negative ``minutes`` or a missing ``b_number`` is a 422 naming the parameter."""
+    """A negative ``minutes``, a missing ``b_number`` or ``caller``, a bad time or
+    limit is a 422 naming the parameter."""
     for path, name in [("/acm/alerts?minutes=-1", "minutes"), ("/acm/threat", "b_number"),
-                       ("/acm/alerts?minutes=abc", "minutes")]:  # fmt: skip
+                       ("/acm/alerts?minutes=abc", "minutes"), ("/api/v1/search", "caller"),
+                       ("/api/v1/calls?since=soon", "since"),
+                       ("/api/v1/calls?limit=0", "limit")]:  # fmt: skip
         answer = sqlite_api.get(path)
         assert_error_shape(answer, 422)
         assert answer.json()["error"]["detail"][0]["loc"] == ["query", name]
@@ -110,10 +114,12 @@ def test_405_for_a_wrong_method_on_every_path(sqlite_api: Api) -> None:
 
 
 def test_404_for_unknown_paths_and_alerts(sqlite_api: Api) -> None:
-    """An unknown path, and an unknown alert id, are 404 in the one shape."""
+    """An unknown path, an unknown alert id and an unknown call are 404 in the one shape."""
     assert_error_shape(sqlite_api.get("/nope"), 404)
     assert_error_shape(sqlite_api.client.get("/acm"), 404)
     assert_error_shape(sqlite_api.get("/acm/alerts/0123456789abcdef"), 404)
+    for suffix in ("", "/ladder.svg", "/pcap"):
+        assert_error_shape(sqlite_api.get(f"/api/v1/calls/no-such-call{suffix}"), 404)
 
 
 def test_429_on_every_protected_route(tmp_path: Path) -> None:

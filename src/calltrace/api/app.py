@@ -24,7 +24,7 @@ from calltrace import __version__
 from calltrace.api import errors
 from calltrace.api.auth import Gate
 from calltrace.api.metrics import Metrics
-from calltrace.api.routes import acm, health
+from calltrace.api.routes import acm, health, v1_calls
 from calltrace.api.schemas import ErrorOut
 from calltrace.api.service import AcmService
 from calltrace.api.settings import Settings
@@ -73,6 +73,6 @@ def create_app(settings: Settings, routers: Iterable[APIRouter] = ()) -> FastAPI
     )
     app.state.settings = settings
     errors.install(app)
-    for router in (acm.router, health.router, *routers):
+    for router in (acm.router, health.router, v1_calls.router, *routers):
         app.include_router(router)
     return app

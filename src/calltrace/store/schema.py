@@ -63,6 +63,8 @@ sip_messages = sa.Table(
     sa.Column("raw", sa.LargeBinary, nullable=False),
     sa.Index(None, "call_id"),
     sa.Index(None, "capture_id", "packet"),
+    sa.Index(None, "src_ip"),  # 0006: the API's reads by address
+    sa.Index(None, "dst_ip"),
 )
 
 calls = sa.Table(
@@ -106,6 +108,7 @@ calls = sa.Table(
     sa.Index(None, "caller"),
     sa.Index(None, "callee"),
     sa.Index(None, "src_ip"),
+    sa.Index(None, "dst_ip"),
     sa.Index(None, "start"),
 )
 
@@ -138,6 +141,7 @@ registrations = sa.Table(
     sa.Index(None, "call_id"),
     sa.Index(None, "user"),
     sa.Index(None, "src_ip"),
+    sa.Index(None, "dst_ip"),
 )
 
 decode_errors = sa.Table(
@@ -233,6 +237,7 @@ api_events = sa.Table(
     sa.Column("switch_id", sa.Text),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Index(None, "ts"),  # the restart reads the last window by event time
+    sa.Index(None, "source_ip"),
 )
 
 # API keys: only the SHA-256 of the key is kept (docs/api.md, "Keys").

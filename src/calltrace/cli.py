@@ -127,7 +127,9 @@ def analyze(
         list[Path],
         typer.Argument(
             help="Capture files (pcap or pcapng) or call-event files (JSONL or CSV: by "
-            "extension or content), read in order as one stream.",
+            "extension or content), read in order as one stream: a call still open when a "
+            "file ends continues in the next (rotated captures) and is stored with the file "
+            "being read when its record is complete.",
             exists=True,
             dir_okay=False,
             readable=True,

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from calltrace.config import load_config
+from calltrace.detect.engine import DetectionEngine
 from calltrace.detect.registry import registered
 from calltrace.pipeline import Analysis, Analyzer
 from calltrace.report.jsondoc import alert_json
@@ -34,8 +36,10 @@ ATTACKS = {name: s for name, s in available().items() if s.rule is not None}
 SMALL = SimConfig(seed=5, duration=20.0)
 
 
-def _analyze(path: Path) -> Analysis:
-    analyzer = Analyzer()
+def _analyze(path: Path, config: Path | None = None) -> Analysis:
+    """Analyze ``path`` with the run's calltrace.toml when it wrote one."""
+    engine = DetectionEngine(load_config(config)) if config and config.exists() else None
+    analyzer = Analyzer(engine=engine)
     analyzer.begin_file(str(path), "jsonl" if path.suffix == ".jsonl" else None)
     for chunk in read_chunks(path):
         analyzer.feed(chunk)
@@ -159,9 +163,10 @@ def test_registered_rule_finds_its_attack_and_nothing_else(
     names = [rule]
     if ATTACKS[rule].background_safe:
         names = ["office", rule]
-    config = SimConfig(seed=9, duration=20.0, rate=0.3)
+    config = SimConfig(seed=9, duration=60.0, rate=0.5)
     write_run(names, config, tmp_path, fmt)
-    analysis = _analyze(tmp_path / ("capture.pcap" if fmt == "pcap" else "events.jsonl"))
+    data = tmp_path / ("capture.pcap" if fmt == "pcap" else "events.jsonl")
+    analysis = _analyze(data, tmp_path / "calltrace.toml")
     result = {"alerts": [alert_json(a) for a in analysis.alerts]}
     score = evaluate(result, _truth(tmp_path))["rules"][rule]
     assert (score["recall"], score["precision"]) == (1.0, 1.0), score

@@ -30,7 +30,7 @@ def _clock(ctx: Context, hour: float) -> int:
     return int(moment.timestamp()) * NS
 
 
-@scenario("after_hours", rate=0.0, rule="after_hours", background_safe=False,
+@scenario("after_hours", rate=0.0, rule="after_hours",
           description="London callers at 22:00 local on a weekday; near miss at 17:30")  # fmt: skip
 def after_hours(ctx: Context) -> Iterator[Plan]:
     """With the default start (Monday 5 January 2026, 09:00 UTC; London is on UTC in
@@ -55,7 +55,7 @@ def _pai(number: str) -> tuple[tuple[str, str], ...]:
     return (("P-Asserted-Identity", f"<sip:{number}@{VICTIM.domain}>"),)
 
 
-@scenario("cli_spoofing", rate=0.0, rule="cli_spoofing", background_safe=False,
+@scenario("cli_spoofing", rate=0.0, rule="cli_spoofing",
           description="A = B, From vs P-Asserted-Identity mismatch, an invalid CLI; near "
           "miss a clean trunk call with a matching PAI")  # fmt: skip
 def cli_spoofing(ctx: Context) -> Iterator[Plan]:

@@ -37,6 +37,8 @@ from calltrace.trace.transactions import (
     TXN_CREDENTIALS,
     TXN_INITIAL,
     TxnKey,
+    auth_params,
+    credentials,
     fingerprint,
     first_headers,
     transaction_flags,
@@ -62,9 +64,9 @@ def new_event(
     kind: CallEventType, ts: float, call_id: str | None, a_number: str | None,
     b_number: str | None, source_ip: str | None, source_port: int | None,
     dest_ip: str | None, user_agent: str | None, status: int | None, duration: float | None,
-    packet: int | None,
+    packet: int | None, account: str | None = None,
 ) -> CallEvent:  # fmt: skip
-    """A SIP CallEvent (no switch, direction or account), unrolled: 2.5x the dataclass's speed."""
+    """A SIP CallEvent (no switch or direction), unrolled: 2.5x the dataclass's speed."""
     e: CallEvent = object.__new__(CallEvent)
     _S_TYPE(e, kind)
     _S_TS(e, ts)
@@ -79,7 +81,7 @@ def new_event(
     _S_DURATION(e, duration)
     _S_SWITCH(e, None)
     _S_DIRECTION(e, None)
-    _S_ACCOUNT(e, None)
+    _S_ACCOUNT(e, account)
     _S_SOURCE(e, "sip")
     _S_PACKET(e, packet)
     return e
@@ -374,6 +376,8 @@ class CallTracker:
         if new:
             txns[key] = transaction_flags(msg)
         if method == "INVITE" and msg.to_tag is None:
+            if flow.account is None and txns[key] & TXN_CREDENTIALS:
+                flow.account = auth_params(credentials(msg)).get("username") or None
             if not flow.has_invite:
                 flow.fill_from_invite(msg)
                 events.append(self._event(flow, CallEventType.ATTEMPT, msg))
@@ -487,7 +491,7 @@ class CallTracker:
         p = msg.packet
         return new_event(kind, p.ts, flow.call_id, flow.caller, flow.callee, flow.src_ip,
                          flow.src_port, flow.dst_ip, flow.user_agent, status, duration,
-                         p.number)  # fmt: skip
+                         p.number, flow.account)  # fmt: skip
 
     # --- registrations and out-of-dialog requests -------------------------------------
 

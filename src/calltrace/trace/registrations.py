@@ -227,7 +227,7 @@ class RegistrationFlow:
             None,  # duration
             None,  # switch_id
             None,  # direction
-            None,  # account
+            self.auth_username,  # account: the digest username, once a request carried one
             "sip",  # source
             p.number,  # packet
         )

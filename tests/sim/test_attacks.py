@@ -126,6 +126,19 @@ def test_tshark_counts_the_truths_messages(name: str, every_attack: dict[str, Pa
     assert {c for g in truth["attacks"] + truth["near_misses"] for c in g["call_ids"]} <= ids
 
 
+def test_wangiri_victims_call_back_and_are_labelled(tmp_path: Path) -> None:
+    """Three of wangiri's 25 rung numbers call the A-number back after the burst: their
+    calls are in the attack group (25 + 3 Call-IDs), answered, from rung numbers."""
+    write_run(["wangiri"], SimConfig(seed=5, duration=20.0, detail=True), tmp_path, "pcap")
+    truth = _truth(tmp_path)
+    (attack,) = truth["attacks"]
+    assert len(attack["call_ids"]) == 25 + 3
+    backs = [f for f in truth["flows"] if f.get("callee") == "+2693214000"]
+    assert len(backs) == 3 and {f["call_id"] for f in backs} <= set(attack["call_ids"])
+    assert {f["caller"] for f in backs} <= set(attack["entities"]["b_number"])
+    assert {f["state"] for f in backs} == {"completed"}
+
+
 def test_mix_keeps_every_scenarios_labels(tmp_path: Path) -> None:
     """``carrier wangiri toll_fraud`` holds both attacks' groups and carrier's calls."""
     alone = write_run(["carrier"], SMALL, tmp_path / "c", "pcap")
@@ -133,7 +146,7 @@ def test_mix_keeps_every_scenarios_labels(tmp_path: Path) -> None:
     truth = json.loads(mixed.truth.read_text())
     assert {g["rule"] for g in truth["attacks"]} == {"wangiri", "toll_fraud"}
     background = json.loads(alone.truth.read_text())["calls"]["total"]
-    assert truth["calls"]["total"] == background + (25 + 19) + (5 + 2)
+    assert truth["calls"]["total"] == background + (25 + 3 + 19) + (5 + 2)
 
 
 def test_carrier_events_are_fast_and_ordered() -> None:

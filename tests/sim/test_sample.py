@@ -37,12 +37,12 @@ def test_sample_regenerates_byte_identical(regenerated: Path) -> None:
 
 def test_sample_is_small_and_covers_every_outcome() -> None:
     """Under 1 MB; the demo's 48 calls with every outcome plus wangiri's 25 + 19 one-ring
-    calls; the demo's 10 registrations (one failure) plus the password guesser's failed
+    calls and its 3 callbacks; the demo's 10 registrations (one failure) plus the password guesser's failed
     one and the near miss's successful one."""
     truth = json.loads(truth_path_for(SAMPLE_PATH).read_text())
     assert SAMPLE_PATH.stat().st_size < 1_000_000
     calls = truth["calls"]
-    assert calls["total"] == 48 + 25 + 19
+    assert calls["total"] == 48 + 25 + 19 + 3
     assert set(calls["by_outcome"]) == set(OUTCOME_STATE)
     assert set(calls["hangup_by"]) == {"caller", "callee"}
     assert truth["registrations"]["by_outcome"] == {"failed": 1 + 1, "registered": 9 + 1}

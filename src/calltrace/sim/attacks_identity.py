@@ -13,11 +13,9 @@ from datetime import timedelta
 
 from calltrace.sim.dialog import NS, Plan
 from calltrace.sim.engine import Context
-from calltrace.sim.kit import VICTIM, at, call, host, in_order, labelled
+from calltrace.sim.kit import VICTIM, YEALINK, at, call, host, in_order, labelled
 from calltrace.sim.regs import RegisterSpec, plan_register
 from calltrace.sim.scenarios import scenario
-
-YEALINK = "Yealink SIP-T46S 66.86.0.15"
 
 
 def _clock(ctx: Context, hour: float) -> int:

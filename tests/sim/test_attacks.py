@@ -183,3 +183,13 @@ def test_registered_rule_finds_its_attack_and_nothing_else(
     result = {"alerts": [alert_json(a) for a in analysis.alerts]}
     score = evaluate(result, _truth(tmp_path))["rules"][rule]
     assert (score["recall"], score["precision"]) == (1.0, 1.0), score
+
+
+def test_forwarding_change_row_names_its_setting_and_target(tmp_path: Path) -> None:
+    """The PBX's config_change row says what changed (call_forward_all) and where calls
+    now go (the Iridium number the feature code dialled)."""
+    write_run(["forwarding_change"], SMALL, tmp_path, "jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    (change,) = [r for r in rows if r["event"] == "config_change"]
+    assert (change["a_number"], change["setting"], change["target"]) == (
+        "3030", "call_forward_all", "+881612345678")  # fmt: skip

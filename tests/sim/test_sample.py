@@ -37,8 +37,8 @@ def test_sample_regenerates_byte_identical(regenerated: Path) -> None:
 
 def test_sample_is_small_and_covers_every_outcome() -> None:
     """Under 1 MB; the demo's 48 calls with every outcome plus wangiri's 25 + 19 one-ring
-    calls and its 3 callbacks; the demo's 10 registrations (one failure) plus the password guesser's failed
-    one and the near miss's successful one."""
+    calls and its 3 callbacks; the demo's 10 registrations (one failure) plus the password
+    guesser's failed one and the near miss's successful one."""
     truth = json.loads(truth_path_for(SAMPLE_PATH).read_text())
     assert SAMPLE_PATH.stat().st_size < 1_000_000
     calls = truth["calls"]

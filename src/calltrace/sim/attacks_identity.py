@@ -150,7 +150,8 @@ def forwarding_change(ctx: Context) -> Iterator[Plan]:
                    late, ring_s=0.2, talk_s=3.0)  # fmt: skip
     forward.detail["events"] = [{
         "timestamp": (late + NS) / NS, "event": "config_change", "a_number": "3030",
-        "b_number": target, "account": "3030", "source_ip": "10.20.1.30",
+        "b_number": target, "setting": "call_forward_all", "target": target,
+        "account": "3030", "source_ip": "10.20.1.30",
         "call_id": forward.detail.get("call_id"), "user_agent": YEALINK,
     }]  # fmt: skip
     voicemail = call(rng, host("10.20.1.31", YEALINK, user="3031"), "3031", "*97", at(late, 5),

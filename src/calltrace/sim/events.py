@@ -40,6 +40,7 @@ from calltrace.trace.calls import CallTracker
 Row = dict[str, Any]
 _OPTIONAL: Final = (
     "call_id", "source_ip", "source_port", "dest_ip", "user_agent", "status", "duration",
+    "account", "setting", "target",
 )  # fmt: skip
 
 

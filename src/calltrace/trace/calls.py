@@ -51,12 +51,14 @@ from calltrace.trace.transactions import (
 # the field order is checked here at import and pinned by tests/trace/test_calls.py.
 _EVENT_FIELDS: Final = (
     "type", "ts", "call_id", "a_number", "b_number", "source_ip", "source_port", "dest_ip",
-    "user_agent", "status", "duration", "switch_id", "direction", "account", "source", "packet",
+    "user_agent", "status", "duration", "switch_id", "direction", "account", "setting",
+    "target", "source", "packet",
 )  # fmt: skip
 if tuple(f.name for f in fields(CallEvent)) != _EVENT_FIELDS:  # pragma: no cover
     raise ImportError("calltrace.model.CallEvent fields changed: update _EVENT_FIELDS")
 (_S_TYPE, _S_TS, _S_CALL_ID, _S_A, _S_B, _S_SRC_IP, _S_SRC_PORT, _S_DST_IP, _S_UA, _S_STATUS,
- _S_DURATION, _S_SWITCH, _S_DIRECTION, _S_ACCOUNT, _S_SOURCE, _S_PACKET) = (
+ _S_DURATION, _S_SWITCH, _S_DIRECTION, _S_ACCOUNT, _S_SETTING, _S_TARGET, _S_SOURCE,
+ _S_PACKET) = (
     getattr(CallEvent, name).__set__ for name in _EVENT_FIELDS)  # fmt: skip
 
 
@@ -82,6 +84,8 @@ def new_event(
     _S_SWITCH(e, None)
     _S_DIRECTION(e, None)
     _S_ACCOUNT(e, account)
+    _S_SETTING(e, None)
+    _S_TARGET(e, None)
     _S_SOURCE(e, "sip")
     _S_PACKET(e, packet)
     return e

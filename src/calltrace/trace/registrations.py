@@ -228,6 +228,8 @@ class RegistrationFlow:
             None,  # switch_id
             None,  # direction
             self.auth_username,  # account: the digest username, once a request carried one
+            None,  # setting
+            None,  # target
             "sip",  # source
             p.number,  # packet
         )

@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 DB     ?= calltrace.db
 SAMPLE  = src/calltrace/data/sample.pcap
 
-.PHONY: demo test lint fuzz bench clean
+.PHONY: demo sample test lint fuzz bench clean
 
 $(BIN)/calltrace: pyproject.toml setup.py src/calltrace/decode/_sipfast.c src/calltrace/decode/_bulkfast.c
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.dev: $(BIN)/calltrace
 ## demo: analyze the bundled sample capture into a SQLite file and print the call table
 demo: $(BIN)/calltrace
 	$(BIN)/calltrace analyze $(SAMPLE) --db $(DB)
+
+## sample: regenerate the bundled sample and its truth (commit both after a generator change)
+sample: $(BIN)/calltrace
+	$(BIN)/python -m calltrace.sim.sample
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev

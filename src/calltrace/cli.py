@@ -408,6 +408,8 @@ def simulate(
     if result.events is not None:
         out.print(f"{result.events}: {result.lines} call events")
     out.print(f"{result.truth}: truth")
+    if result.config is not None:
+        out.print(f"{result.config}: the site's allowlists (analyze with --config)")
 
 
 @app.command()

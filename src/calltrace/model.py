@@ -155,6 +155,10 @@ class CallEvent:
     switch_id: str | None = None
     direction: str | None = None
     account: str | None = None
+    # A config_change's what and where: the setting changed (``call_forward_all``,
+    # ``CFB``...) and the forwarding target (docs/rules.md, forwarding_change).
+    setting: str | None = None
+    target: str | None = None
     source: str = "sip"  # "sip" | "cdr" | "esl" | "api" | "events"
     packet: int | None = None
 

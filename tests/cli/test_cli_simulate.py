@@ -19,7 +19,12 @@ def test_simulate_analyze_evaluate(tmp_path: Path) -> None:
     done = runner.invoke(app, ["simulate", "office", "multicall_masking", "--out", str(out),
                                "--duration", "10", "--format", "both"])  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert {p.name for p in out.iterdir()} == {"capture.pcap", "events.jsonl", "truth.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "capture.pcap",
+        "events.jsonl",
+        "truth.json",
+        "calltrace.toml",
+    }
     analyzed = runner.invoke(app, ["analyze", str(out / "events.jsonl"), "--json", "--no-store"])
     assert analyzed.exit_code == 0, analyzed.output
     (tmp_path / "result.json").write_text(analyzed.stdout)

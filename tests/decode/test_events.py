@@ -24,6 +24,7 @@ def test_all_fields_are_read() -> None:
             "call_id": "c1", "switch_id": "sw1", "direction": "outbound", "account": "acct",
             "user_agent": "UA/1", "status": "486", "duration": "12.5", "event": "end",
             "source_port": 5060, "dest_ip": "192.0.2.2", "extra": "ignored",
+            "setting": "call_forward_busy", "target": "+3312",
         }
     )  # fmt: skip
     event = decode_json(line, 7)
@@ -31,8 +32,21 @@ def test_all_fields_are_read() -> None:
         type=CallEventType.END, ts=T0, call_id="c1", a_number="+4420", b_number="+1555",
         source_ip="192.0.2.1", source_port=5060, dest_ip="192.0.2.2", user_agent="UA/1",
         status=486, duration=12.5, switch_id="sw1", direction="outbound", account="acct",
-        source="events", packet=7,
+        setting="call_forward_busy", target="+3312", source="events", packet=7,
     )  # fmt: skip
+
+
+def test_config_change_csv_row_with_setting_and_target() -> None:
+    """A CSV ``forward`` row gives a config_change with its setting and target as text."""
+    decoder = EventDecoder("csv")
+    rows = (
+        b"timestamp,event,a_number,b_number,setting,target\n"
+        b"1767603600,forward,3030,3030,CFU,+881612345678\n"
+    )
+    ((number, event),) = decoder.feed(rows)
+    assert number == 2 and isinstance(event, CallEvent)
+    assert (event.type, event.setting, event.target) == (
+        CallEventType.CONFIG_CHANGE, "CFU", "+881612345678")  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def test_a_stored_sample_call_exports_as_tshark_saw_it(tshark: str, tmp_path: Pa
     sink = StoreSink(engine)
     analyze_chunks([(str(SAMPLE), read_chunks(SAMPLE))], sink)
     sink.close()
-    call_id = "fe4d0bed-421d-1099-02ab-f3a8134341fa"  # 13 SIP frames in tshark's view
+    call_id = "f409c0ed-eed3-ace9-9ed1-07c05c42c9e9"  # 13 SIP frames in tshark's view
     path = tmp_path / "export.pcap"
     path.write_bytes(pcap_bytes(call_messages(engine, call_id)))
     original = sip_rows(tshark, SAMPLE, call_id)

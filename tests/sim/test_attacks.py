@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from calltrace.config import load_config
+from calltrace.detect.engine import DetectionEngine
 from calltrace.detect.registry import registered
 from calltrace.pipeline import Analysis, Analyzer
 from calltrace.report.jsondoc import alert_json
@@ -34,8 +36,10 @@ ATTACKS = {name: s for name, s in available().items() if s.rule is not None}
 SMALL = SimConfig(seed=5, duration=20.0)
 
 
-def _analyze(path: Path) -> Analysis:
-    analyzer = Analyzer()
+def _analyze(path: Path, config: Path | None = None) -> Analysis:
+    """Analyze ``path`` with the run's calltrace.toml when it wrote one."""
+    engine = DetectionEngine(load_config(config)) if config and config.exists() else None
+    analyzer = Analyzer(engine=engine)
     analyzer.begin_file(str(path), "jsonl" if path.suffix == ".jsonl" else None)
     for chunk in read_chunks(path):
         analyzer.feed(chunk)
@@ -122,6 +126,19 @@ def test_tshark_counts_the_truths_messages(name: str, every_attack: dict[str, Pa
     assert {c for g in truth["attacks"] + truth["near_misses"] for c in g["call_ids"]} <= ids
 
 
+def test_wangiri_victims_call_back_and_are_labelled(tmp_path: Path) -> None:
+    """Three of wangiri's 25 rung numbers call the A-number back after the burst: their
+    calls are in the attack group (25 + 3 Call-IDs), answered, from rung numbers."""
+    write_run(["wangiri"], SimConfig(seed=5, duration=20.0, detail=True), tmp_path, "pcap")
+    truth = _truth(tmp_path)
+    (attack,) = truth["attacks"]
+    assert len(attack["call_ids"]) == 25 + 3
+    backs = [f for f in truth["flows"] if f.get("callee") == "+2693214000"]
+    assert len(backs) == 3 and {f["call_id"] for f in backs} <= set(attack["call_ids"])
+    assert {f["caller"] for f in backs} <= set(attack["entities"]["b_number"])
+    assert {f["state"] for f in backs} == {"completed"}
+
+
 def test_mix_keeps_every_scenarios_labels(tmp_path: Path) -> None:
     """``carrier wangiri toll_fraud`` holds both attacks' groups and carrier's calls."""
     alone = write_run(["carrier"], SMALL, tmp_path / "c", "pcap")
@@ -129,7 +146,7 @@ def test_mix_keeps_every_scenarios_labels(tmp_path: Path) -> None:
     truth = json.loads(mixed.truth.read_text())
     assert {g["rule"] for g in truth["attacks"]} == {"wangiri", "toll_fraud"}
     background = json.loads(alone.truth.read_text())["calls"]["total"]
-    assert truth["calls"]["total"] == background + (25 + 19) + (5 + 2)
+    assert truth["calls"]["total"] == background + (25 + 3 + 19) + (5 + 2)
 
 
 def test_carrier_events_are_fast_and_ordered() -> None:
@@ -159,9 +176,20 @@ def test_registered_rule_finds_its_attack_and_nothing_else(
     names = [rule]
     if ATTACKS[rule].background_safe:
         names = ["office", rule]
-    config = SimConfig(seed=9, duration=20.0, rate=0.3)
+    config = SimConfig(seed=9, duration=60.0, rate=0.5)
     write_run(names, config, tmp_path, fmt)
-    analysis = _analyze(tmp_path / ("capture.pcap" if fmt == "pcap" else "events.jsonl"))
+    data = tmp_path / ("capture.pcap" if fmt == "pcap" else "events.jsonl")
+    analysis = _analyze(data, tmp_path / "calltrace.toml")
     result = {"alerts": [alert_json(a) for a in analysis.alerts]}
     score = evaluate(result, _truth(tmp_path))["rules"][rule]
     assert (score["recall"], score["precision"]) == (1.0, 1.0), score
+
+
+def test_forwarding_change_row_names_its_setting_and_target(tmp_path: Path) -> None:
+    """The PBX's config_change row says what changed (call_forward_all) and where calls
+    now go (the Iridium number the feature code dialled)."""
+    write_run(["forwarding_change"], SMALL, tmp_path, "jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    (change,) = [r for r in rows if r["event"] == "config_change"]
+    assert (change["a_number"], change["setting"], change["target"]) == (
+        "3030", "call_forward_all", "+881612345678")  # fmt: skip

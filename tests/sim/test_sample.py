@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from calltrace.pipeline import Analyzer
+from calltrace.report.jsondoc import alert_json
 from calltrace.sim.calls import OUTCOME_STATE
-from calltrace.sim.sample import SAMPLE_PATH, build, truth_path_for
+from calltrace.sim.evaluate import evaluate
+from calltrace.sim.sample import SAMPLE_PATH, SAMPLE_SCENARIOS, build, truth_path_for
+from calltrace.sources.pcapfile import read_chunks
 
 from .conftest import needs_tshark, tshark_sip_stat
 
@@ -32,15 +36,16 @@ def test_sample_regenerates_byte_identical(regenerated: Path) -> None:
 
 
 def test_sample_is_small_and_covers_every_outcome() -> None:
-    """Under 1 MB; 40-60 calls with every outcome, ~10 registrations with one failure."""
+    """Under 1 MB; the demo's 48 calls with every outcome plus wangiri's 25 + 19 one-ring
+    calls and its 3 callbacks; the demo's 10 registrations (one failure) plus the password
+    guesser's failed one and the near miss's successful one."""
     truth = json.loads(truth_path_for(SAMPLE_PATH).read_text())
     assert SAMPLE_PATH.stat().st_size < 1_000_000
     calls = truth["calls"]
-    assert 40 <= calls["total"] <= 60
+    assert calls["total"] == 48 + 25 + 19 + 3
     assert set(calls["by_outcome"]) == set(OUTCOME_STATE)
     assert set(calls["hangup_by"]) == {"caller", "callee"}
-    assert truth["registrations"]["by_outcome"]["failed"] == 1
-    assert 8 <= truth["registrations"]["total"] <= 12
+    assert truth["registrations"]["by_outcome"] == {"failed": 1 + 1, "registered": 9 + 1}
     assert truth["requests"]["REGISTER"] > 2 * truth["registrations"]["total"]  # refreshes
     assert truth["options"] > 0 and truth["rtp_packets"] > 0
     assert truth["messages_by_transport"]["tcp"] > 0 and truth["messages_by_port"]["5080"] > 0
@@ -55,6 +60,23 @@ def test_sample_truth_lists_every_call_and_registration() -> None:
     assert len(calls) == truth["calls"]["total"] and len(regs) == truth["registrations"]["total"]
     assert len({c["call_id"] for c in calls}) == len(calls)
     assert all(c["state"] == OUTCOME_STATE[c["outcome"]] for c in calls)
+
+
+def test_demo_alerts_are_the_sample_attacks_and_nothing_else() -> None:
+    """``make demo`` (analyze with default settings) alerts on each staged attack of the
+    sample (scanner, password guessing, wangiri) and on nothing else: precision and
+    recall 1.0 for every rule that fired."""
+    truth = json.loads(truth_path_for(SAMPLE_PATH).read_text())
+    assert sorted(g["rule"] for g in truth["attacks"]) == sorted(SAMPLE_SCENARIOS[1:])
+    analyzer = Analyzer()
+    analyzer.begin_file(str(SAMPLE_PATH), None)
+    for chunk in read_chunks(SAMPLE_PATH):
+        analyzer.feed(chunk)
+    analyzer.end_file()
+    alerts = [alert_json(a) for a in analyzer.finish().alerts]
+    overall = evaluate({"alerts": alerts}, truth)["overall"]
+    assert {a["rule"] for a in alerts} == set(SAMPLE_SCENARIOS[1:])
+    assert (overall["precision"], overall["recall"]) == (1.0, 1.0)
 
 
 @pytest.mark.tshark

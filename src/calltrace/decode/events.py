@@ -5,7 +5,8 @@ out (``sources/events.py`` opens the file). The fields are those of the issue::
 
     timestamp  a_number  b_number              required
     source_ip  call_id  switch_id  direction  account  user_agent  status  duration
-    event | type  source_port  dest_ip         optional; any other field is ignored
+    event | type  source_port  dest_ip  setting  target
+                                               optional; any other field is ignored
 
 Decisions (the issue leaves them to us):
 
@@ -19,6 +20,9 @@ Decisions (the issue leaves them to us):
   ``answered`` -> answer, ``bye``/``hangup``/``stop`` -> end, ``cancelled``, ``rejected``/
   ``failed`` -> reject, ``forward``/``forwarding`` -> config_change). An unknown word is
   an error (``unknown_event_type``), not a silent attempt.
+- ``setting`` and ``target`` (text) describe a ``config_change``: which setting changed
+  (``call_forward_all``, ``CFB``...) and the forwarding target; the ``forwarding_change``
+  rule reads them (docs/rules.md). Any row may carry them; other rules ignore them.
 - ``status``: an integer (SIP status or the switch's cause code), numeric strings
   accepted; ``duration``: seconds, a non-negative number. Empty CSV cells and JSON
   ``null`` mean "absent".
@@ -34,7 +38,7 @@ kind: ``bad_json``, ``not_an_object``, ``missing_field``, ``bad_timestamp``,
 CallEvent(type=<CallEventType.ATTEMPT: 'attempt'>, ts=1767603600.0, call_id=None,
           a_number='+4420', b_number='555', source_ip=None, source_port=None, dest_ip=None,
           user_agent=None, status=None, duration=None, switch_id=None, direction=None,
-          account=None, source='events', packet=None)
+          account=None, setting=None, target=None, source='events', packet=None)
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ def decode_json(line: bytes | str, number: int | None = None) -> CallEvent:
 def decode_fields(row: Mapping[str, Any], number: int | None = None) -> CallEvent:
     """A mapping of field name -> value (JSON values, or CSV strings) -> CallEvent.
 
-    Driven by the fields present (a typical row has four or five of the thirteen): each
+    Driven by the fields present (a typical row has four or five of the fifteen): each
     known field is converted into its place in CallEvent's field order; unknown fields
     are skipped.
     """
@@ -206,7 +210,7 @@ _EVENT, _TYPE = -1, -2
 _TS, _A, _B = _ORDER.index("ts"), _ORDER.index("a_number"), _ORDER.index("b_number")
 _PLACES: Final[dict[str, int]] = {
     "timestamp": _TS,
-    **{name: _ORDER.index(name) for name in _ORDER[2:14]},
+    **{name: _ORDER.index(name) for name in _ORDER[2 : _ORDER.index("source")]},
     "event": _EVENT,
     "type": _TYPE,
 }

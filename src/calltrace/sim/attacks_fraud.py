@@ -11,10 +11,11 @@ source so no two groups share an entity.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 
 from calltrace.sim.dialog import Plan
 from calltrace.sim.engine import Context
-from calltrace.sim.kit import at, call, host, in_order, labelled, spread
+from calltrace.sim.kit import YEALINK, at, call, host, in_order, labelled, spread
 from calltrace.sim.scenarios import scenario
 
 TRUNK_UA = "Asterisk PBX 18.20.0"  # the customer trunks the attacks come through
@@ -98,23 +99,34 @@ def irsf(ctx: Context) -> Iterator[Plan]:
     )  # fmt: skip
 
 
+#: Rung numbers that call the wangiri number back (the victims the fraud is after), and
+#: when: after the burst, from their desk phones behind the victim PBX.
+CALLBACKS: Final = (3, 11, 19)
+
+
 @scenario("wangiri", rate=0.0, rule="wangiri",
-          description="one A-number ringing 25 B-numbers for 2-3 s each; near miss 19")  # fmt: skip
+          description="one A-number ringing 25 B-numbers for 2-3 s each, 3 of them calling "
+          "back; near miss 19")  # fmt: skip
 def wangiri(ctx: Context) -> Iterator[Plan]:
     rng, labels = ctx.rng("wangiri"), ctx.labels
     attacker, near = "203.0.113.217", "203.0.113.167"
     victims = [f"+4420794{6 + i % 3}{rng.randrange(1000, 9999)}" for i in range(25)]
     near_b = [f"+4420794{6 + i % 3}{rng.randrange(1000, 9999)}" for i in range(19)]
-    gid = labels.group("wangiri", "attack", "25 B-numbers rung < 3 s and cancelled in 5 min",
+    gid = labels.group("wangiri", "attack",
+                       "25 B-numbers rung < 3 s and cancelled in 5 min; 3 call back",
                        source_ip=[attacker], a_number=["+2693214000"],
                        b_number=victims)  # fmt: skip
     nid = labels.group("wangiri", "near_miss", "19 B-numbers (threshold 20 in 10 min)",
                        source_ip=[near], a_number=["+2693215000"], b_number=near_b)  # fmt: skip
     bad, good = host(attacker, TRUNK_UA), host(near, TRUNK_UA)
+    phones = [host(f"10.20.9.{31 + k}", YEALINK) for k in range(len(CALLBACKS))]
     return in_order(
         labelled((call(rng, bad, "+2693214000", b, s, outcome="no_answer",
                        ring_s=2.0 + (i % 3) / 2) for i, (b, s) in
                   enumerate(zip(victims, spread(at(ctx.start, 5), 25, 300), strict=True))), gid),
+        labelled((call(rng, phone, victims[v], "+2693214000", at(ctx.start, 320 + 20 * k),
+                       talk_s=40.0)
+                  for k, (v, phone) in enumerate(zip(CALLBACKS, phones, strict=True))), gid),
         labelled((call(rng, good, "+2693215000", b, s, outcome="no_answer", ring_s=2.5)
                   for b, s in zip(near_b, spread(at(ctx.start, 6), 19, 300), strict=True)), nid),
     )  # fmt: skip

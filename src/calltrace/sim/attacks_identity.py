@@ -13,11 +13,9 @@ from datetime import timedelta
 
 from calltrace.sim.dialog import NS, Plan
 from calltrace.sim.engine import Context
-from calltrace.sim.kit import VICTIM, at, call, host, in_order, labelled
+from calltrace.sim.kit import VICTIM, YEALINK, at, call, host, in_order, labelled
 from calltrace.sim.regs import RegisterSpec, plan_register
 from calltrace.sim.scenarios import scenario
-
-YEALINK = "Yealink SIP-T46S 66.86.0.15"
 
 
 def _clock(ctx: Context, hour: float) -> int:
@@ -30,7 +28,7 @@ def _clock(ctx: Context, hour: float) -> int:
     return int(moment.timestamp()) * NS
 
 
-@scenario("after_hours", rate=0.0, rule="after_hours", background_safe=False,
+@scenario("after_hours", rate=0.0, rule="after_hours",
           description="London callers at 22:00 local on a weekday; near miss at 17:30")  # fmt: skip
 def after_hours(ctx: Context) -> Iterator[Plan]:
     """With the default start (Monday 5 January 2026, 09:00 UTC; London is on UTC in
@@ -55,7 +53,7 @@ def _pai(number: str) -> tuple[tuple[str, str], ...]:
     return (("P-Asserted-Identity", f"<sip:{number}@{VICTIM.domain}>"),)
 
 
-@scenario("cli_spoofing", rate=0.0, rule="cli_spoofing", background_safe=False,
+@scenario("cli_spoofing", rate=0.0, rule="cli_spoofing",
           description="A = B, From vs P-Asserted-Identity mismatch, an invalid CLI; near "
           "miss a clean trunk call with a matching PAI")  # fmt: skip
 def cli_spoofing(ctx: Context) -> Iterator[Plan]:
@@ -152,7 +150,8 @@ def forwarding_change(ctx: Context) -> Iterator[Plan]:
                    late, ring_s=0.2, talk_s=3.0)  # fmt: skip
     forward.detail["events"] = [{
         "timestamp": (late + NS) / NS, "event": "config_change", "a_number": "3030",
-        "b_number": target, "account": "3030", "source_ip": "10.20.1.30",
+        "b_number": target, "setting": "call_forward_all", "target": target,
+        "account": "3030", "source_ip": "10.20.1.30",
         "call_id": forward.detail.get("call_id"), "user_agent": YEALINK,
     }]  # fmt: skip
     voicemail = call(rng, host("10.20.1.31", YEALINK, user="3031"), "3031", "*97", at(late, 5),

@@ -242,7 +242,7 @@ def _challenge(cb: CallBuilder, inv: Request) -> Request:
     cb.auth = ((
         "Proxy-Authorization",
         sip.credentials(
-            username=cb.spec.a_number.lstrip("+"), realm=realm, password="s3cr3t",
+            username=_account(cb), realm=realm, password="s3cr3t",
             method="INVITE", uri=cb.uri, nonce=nonce, cnonce=cb.ids.nonce()[:16],
         ),
     ),)  # fmt: skip
@@ -250,6 +250,12 @@ def _challenge(cb: CallBuilder, inv: Request) -> Request:
     cb.plan.send_request(cb.t, cb.a, cb.b, retry)
     cb.plan.detail["auth_challenged"] = True
     return retry
+
+
+def _account(cb: CallBuilder) -> str:
+    """The digest username: the caller's account on the server (a trunk's or PBX's own,
+    a phone's extension), else the A-number without ``+``."""
+    return cb.a.user or cb.spec.a_number.lstrip("+")
 
 
 def _forked_early_media(cb: CallBuilder, inv: Request) -> int:

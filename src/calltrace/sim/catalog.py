@@ -1,10 +1,9 @@
 """What the simulated world is made of (pure data): products, people, number plans.
 
 User-Agent strings are spelled as the products spell them; MAC prefixes are the
-vendors' registered OUIs. Numbers come from ranges that look real but are set aside
-for drama or documentation where a country has one (NANP 555-01xx, Ofcom's
-020 7946 0xxx), and from ordinary geographic ranges elsewhere, so number analysis
-(country, type) has something true to find while no real subscriber is named.
+vendors' registered OUIs. Numbers are valid,
+allocated numbers of libphonenumber (calltrace.sim.numbers), so number analysis finds
+a country and a type, and normal callers are placed in business hours.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Final
+
+from calltrace.sim import numbers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,63 +79,24 @@ def person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
-# (country code, weight, function of rng giving the national significant number)
-def _us(r: random.Random) -> str:
-    return f"{r.choice(('212', '312', '415', '617', '202'))}5550{r.randrange(100, 200):03d}"[:10]
-
-
-def _uk(r: random.Random) -> str:
-    return r.choice((f"207946{r.randrange(10000):04d}", f"1632960{r.randrange(1000):03d}",
-                     f"7700900{r.randrange(1000):03d}"))  # fmt: skip
-
-
-def _de(r: random.Random) -> str:
-    return r.choice((f"30{r.randrange(1000000, 99999999)}", f"89{r.randrange(1000000, 9999999)}",
-                     f"151{r.randrange(10000000, 99999999)}"))  # fmt: skip
-
-
-def _fr(r: random.Random) -> str:
-    return r.choice((f"1{r.randrange(40000000, 79999999)}", f"6{r.randrange(10000000, 99999999)}"))
-
-
-def _es(r: random.Random) -> str:
-    return f"91{r.randrange(1000000, 9999999)}"
-
-
-def _it(r: random.Random) -> str:
-    return f"06{r.randrange(10000000, 99999999)}"
-
-
-def _nl(r: random.Random) -> str:
-    return f"20{r.randrange(1000000, 9999999)}"
-
-
-def _au(r: random.Random) -> str:
-    return f"2{r.randrange(90000000, 99999999)}"
-
-
-def _jp(r: random.Random) -> str:
-    return f"3{r.randrange(10000000, 99999999)}"
-
-
-def _br(r: random.Random) -> str:
-    return f"11{r.randrange(900000000, 999999999)}"
-
-
-NUMBER_PLANS: Final = (
-    ("1", 30, _us), ("44", 18, _uk), ("49", 14, _de), ("33", 12, _fr), ("34", 6, _es),
-    ("39", 6, _it), ("31", 5, _nl), ("61", 4, _au), ("81", 3, _jp), ("55", 2, _br),
-)  # fmt: skip
-_CC_WEIGHTS: Final = [w for _, w, _ in NUMBER_PLANS]
-
-
 def e164(rng: random.Random, country: str | None = None) -> str:
-    """A plausible +E.164 number, from ``country`` (calling code) or a weighted mix."""
-    if country is None:
-        plan = rng.choices(NUMBER_PLANS, weights=_CC_WEIGHTS)[0]
-    else:
-        plan = next(p for p in NUMBER_PLANS if p[0] == country)
-    return f"+{plan[0]}{plan[2](rng)}"
+    """A valid +E.164 number, from ``country`` (calling code) or the weighted mix; any
+    hour (a B-number, or a caller whose time of day does not matter). See
+    :mod:`calltrace.sim.numbers` for how the numbers are chosen."""
+    return numbers.any_number(rng, country)
+
+
+def callee(rng: random.Random, a_number: str) -> str:
+    """A valid +E.164 B-number other than ``a_number`` (nobody normal calls themself)."""
+    while True:
+        number = numbers.any_number(rng)
+        if number != a_number:
+            return number
+
+
+def caller(rng: random.Random, ts_ns: int) -> str:
+    """A valid +E.164 caller whose country is in business hours at ``ts_ns``."""
+    return numbers.in_hours(rng, ts_ns)
 
 
 def mac(oui: str, rng: random.Random) -> bytes:

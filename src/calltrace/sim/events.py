@@ -32,7 +32,7 @@ from calltrace.errors import DecodeError
 from calltrace.model import CallEvent, CaptureRecord, Packet
 from calltrace.sim import catalog
 from calltrace.sim.calls import CALL_MIX
-from calltrace.sim.carrier import build_carrier
+from calltrace.sim.carrier import build_carrier, peer_for
 from calltrace.sim.dialog import NS
 from calltrace.sim.engine import Context, SimConfig, Simulation
 from calltrace.trace.calls import CallTracker
@@ -40,6 +40,7 @@ from calltrace.trace.calls import CallTracker
 Row = dict[str, Any]
 _OPTIONAL: Final = (
     "call_id", "source_ip", "source_port", "dest_ip", "user_agent", "status", "duration",
+    "account", "setting", "target",
 )  # fmt: skip
 
 
@@ -90,9 +91,6 @@ def _rows(items: Iterable[Packet | DecodeError], tracker: CallTracker) -> Iterat
 
 _OUTCOMES: Final = list(CALL_MIX)
 _CUMULATIVE: Final = list(itertools.accumulate(CALL_MIX.values()))
-#: Numbers are drawn once into pools this big, then picked: catalog.e164 per call was
-#: 40% of the generator's time.
-POOL: Final = 50_000
 _REJECT: Final = {"busy": 486, "not_found": 404, "forbidden": 403, "unavailable": 503}
 
 
@@ -107,9 +105,6 @@ def carrier_events(config: SimConfig, default_rate: float = 30.0) -> Iterator[Ro
     ctx = Context(config, default_rate)
     rng = ctx.rng("carrier-events")
     site = build_carrier(ctx.rng("topology"))
-    peers = [(peer.ip, sbc.ip, peer.agent) for peer, sbc in site.peers]
-    numbers = [catalog.e164(rng) for _ in range(POOL)]
-    pick = rng.random
     pending: list[tuple[float, int, Row]] = []
     push, pop = heapq.heappush, heapq.heappop
     serial = 0
@@ -118,10 +113,11 @@ def carrier_events(config: SimConfig, default_rate: float = 30.0) -> Iterator[Ro
         while pending and pending[0][0] <= t:
             yield pop(pending)[2]
         serial += 1
-        src, dst, agent = peers[int(pick() * len(peers))]
-        base: Row = {"call_id": f"sim-{config.seed}-{serial}",
-                     "a_number": numbers[int(pick() * POOL)],
-                     "b_number": numbers[int(pick() * POOL)], "source_ip": src, "dest_ip": dst,
+        a = catalog.caller(rng, t_ns)
+        peer, sbc = peer_for(site, a)
+        src, dst, agent = peer.ip, sbc.ip, peer.agent
+        base: Row = {"call_id": f"sim-{config.seed}-{serial}", "a_number": a,
+                     "b_number": catalog.callee(rng, a), "source_ip": src, "dest_ip": dst,
                      "user_agent": agent}  # fmt: skip
         yield {"timestamp": round(t, 6), "event": "attempt", **base}
         for at, row in _call_rows(rng, t, base):

@@ -18,6 +18,7 @@ from calltrace.sim import catalog
 from calltrace.sim.calls import CallSpec, plan_call
 from calltrace.sim.dialog import MS, NS, Endpoint, Ids, Plan, Request, contact, via
 
+YEALINK: Final = catalog.PHONES[0].agent  # a desk phone's User-Agent
 ROUTER_MAC: Final = bytes.fromhex("00005e000101")  # remote hosts arrive through the router
 VICTIM: Final = Endpoint(
     ip="10.20.0.10", port=5060, mac=bytes.fromhex("525400a0b0c0"),

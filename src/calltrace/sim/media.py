@@ -35,9 +35,10 @@ def media(ctx: Context) -> Iterator[Plan]:
         peer, sbc = rng.choice(peers)
         inbound = rng.random() < 0.7
         caller, callee = (peer, sbc) if inbound else (sbc, peer)
+        a = catalog.caller(rng, ctx.start + i * step)
         spec = CallSpec(
-            caller=caller, callee=callee, a_number=catalog.e164(rng),
-            b_number=catalog.e164(rng), start=ctx.start + i * step, transport=peer.transport,
+            caller=caller, callee=callee, a_number=a,
+            b_number=catalog.callee(rng, a), start=ctx.start + i * step, transport=peer.transport,
             latency=rng.randrange(5, 40) * MS, media=ctx.config.rtp,
             outcome="hold" if rng.random() < HOLD_SHARE else "answered",
             max_talk_s=ctx.config.max_talk_s, talk_s=TALK_S,

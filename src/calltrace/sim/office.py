@@ -4,7 +4,10 @@ A 40-phone site in 10.20.0.0/16: desk phones (Yealink, Polycom, Grandstream, Cis
 snom) on an Asterisk PBX over UDP 5060, softphones (Zoiper, Linphone) homed on a
 FreeSWITCH on 5080 from random local ports, some over TCP, and an ITSP trunk in a
 documentation range (RFC 5737). Calls, registrations with digest challenges and
-refreshes, and the PBX's OPTIONS qualify pings.
+refreshes, and the PBX's OPTIONS qualify pings. The site is in the UK (its DIDs are
+valid UK fixed-line numbers), so at the default start (Monday 09:00 UTC) it is in
+office hours; outside callers are in office hours too (calltrace.sim.numbers), and a
+phone never dials its own extension.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
-from calltrace.sim import catalog
+from calltrace.sim import catalog, numbers
 from calltrace.sim.calls import CallSpec, compatible, pick_outcome, plan_call
 from calltrace.sim.dialog import MS, NS, Endpoint, Plan
 from calltrace.sim.engine import Context, merge_plans
@@ -30,6 +34,7 @@ class Office:
     itsp: Endpoint
     phones: tuple[Endpoint, ...]
     soft: tuple[Endpoint, ...]  # softphones homed on the FreeSWITCH (random local ports)
+    dids: tuple[str, ...]  # the site's direct-dial numbers at the ITSP
 
 
 def build_office(rng: random.Random, phones: int = 40) -> Office:
@@ -59,7 +64,8 @@ def build_office(rng: random.Random, phones: int = 40) -> Office:
             transport="tcp" if tcp else "udp", codecs=product.codecs, style=product.style,
         )  # fmt: skip
         (soft if on_fs else desk).append(ep)
-    return Office(pbx=pbx, fs=fs, itsp=itsp, phones=tuple(desk), soft=tuple(soft))
+    dids = tuple(numbers.fixed_block("GB", 100))
+    return Office(pbx=pbx, fs=fs, itsp=itsp, phones=tuple(desk), soft=tuple(soft), dids=dids)
 
 
 def office_call(
@@ -75,7 +81,7 @@ def office_call(
     the PBX to and from its ITSP trunk. A forced ``outcome`` re-draws the parties
     until they can have it (a retransmission needs UDP, a 407 a challenging server)."""
     for _ in range(50):
-        caller, callee, a, b, display, challenges = _office_parties(rng, o)
+        caller, callee, a, b, display, challenges = _office_parties(rng, o, start)
         tcp = "tcp" in (caller.transport, callee.transport)
         transport = "tcp" if tcp else "udp"
         if outcome is None or compatible(outcome, transport=transport, challenges=challenges):
@@ -92,23 +98,27 @@ def office_call(
 
 
 def _office_parties(
-    rng: random.Random, o: Office
+    rng: random.Random, o: Office, start: int
 ) -> tuple[Endpoint, Endpoint, str, str, str | None, bool]:
-    """(caller, callee, A-number, B-number, caller display name, callee challenges)."""
+    """(caller, callee, A-number, B-number, caller display name, callee challenges);
+    outside callers are in business hours at ``start``."""
     kind = rng.random()
     if kind < 0.65:  # a phone dials out through its server
         phone = rng.choice(o.phones + o.soft)
         server = o.fs if phone in o.soft else o.pbx
-        b = rng.choice(o.phones).user or "2000" if rng.random() < 0.5 else catalog.e164(rng)
+        if rng.random() < 0.5:  # another desk phone (never its own extension)
+            b = rng.choice([p for p in o.phones if p is not phone]).user or "2000"
+        else:
+            b = catalog.e164(rng)
         return phone, server, phone.user or "", b, phone.display, True
     if kind < 0.85:  # the PBX rings a desk phone
         callee = rng.choice(o.phones)
-        return o.pbx, callee, catalog.e164(rng), callee.user or "", None, False
+        return o.pbx, callee, catalog.caller(rng, start), callee.user or "", None, False
     out = rng.random() < 0.6  # the trunk: PBX out to the ITSP, or the ITSP in to a DID
-    did = f"+1212555{rng.randrange(100, 200):04d}"
+    did = rng.choice(o.dids)
     if out:
-        return o.pbx, o.itsp, did, catalog.e164(rng), None, True
-    return o.itsp, o.pbx, catalog.e164(rng), did, None, False
+        return o.pbx, o.itsp, did, catalog.callee(rng, did), None, True
+    return o.itsp, o.pbx, catalog.caller(rng, start), did, None, False
 
 
 def office_registrations(ctx: Context, o: Office, rng: random.Random) -> Iterator[Plan]:
@@ -135,7 +145,13 @@ def office_options(ctx: Context, o: Office, rng: random.Random, rate: float) -> 
             yield plan_options(rng, o.pbx, phone, t, transport=phone.transport, latency=MS)
 
 
-@scenario("office", rate=0.5, description="a 40-phone company site: PBX, softphones, trunk")
+#: The site declares its PBX: it qualifies every phone with OPTIONS (a sip_scan by the
+#: rule's count) and carries the trunk's and the ring group's calls (concurrent_calls).
+OFFICE_ALLOWLISTS: Final = {"sip_scan": ("10.20.0.10",), "concurrent_calls": ("10.20.0.10",)}
+
+
+@scenario("office", rate=0.5, description="a 40-phone company site: PBX, softphones, trunk",
+          allowlists=OFFICE_ALLOWLISTS)  # fmt: skip
 def office(ctx: Context) -> Iterator[Plan]:
     rng = ctx.rng("topology")
     site = build_office(rng)

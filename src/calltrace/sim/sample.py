@@ -33,10 +33,16 @@ def truth_path_for(pcap: Path) -> Path:
     return pcap.with_name(pcap.stem + ".truth.json")
 
 
+#: The demo's normal office day with three attacks mixed in, so ``make demo`` has
+#: something to find: a SIPVicious scan, a password guesser and a wangiri one-ring burst.
+SAMPLE_SCENARIOS: Final = ("demo", "scanner_user_agent", "auth_bruteforce", "wangiri")
+
+
 def build(out: Path = SAMPLE_PATH) -> WriteResult:
     """Write the sample capture to ``out`` and its truth beside it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    return write_simulation(simulation("demo", SAMPLE_CONFIG), out, truth_path=truth_path_for(out))
+    sim = simulation(list(SAMPLE_SCENARIOS), SAMPLE_CONFIG)
+    return write_simulation(sim, out, truth_path=truth_path_for(out))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,8 @@ of the same shape, mixing their flows into normal traffic with
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from calltrace.sim.dialog import Plan
@@ -45,6 +45,10 @@ class Scenario:
     # Output formats in which the attack is visible: header tricks are not in event
     # files, configuration changes are not in SIP.
     formats: tuple[str, ...] = ("pcap", "jsonl")
+    # What the site's operator declares in its CallTrace configuration: rule id -> the
+    # entities (its own servers, its customers' trunks) the rule must not alert on.
+    # ``calltrace simulate`` writes them to calltrace.toml (docs/simulate.md).
+    allowlists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Scenario] = {}
@@ -58,14 +62,40 @@ def scenario(
     rule: str | None = None,
     background_safe: bool = True,
     formats: tuple[str, ...] = ("pcap", "jsonl"),
+    allowlists: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Callable[[ScenarioFn], ScenarioFn]:
     """Decorator: register a scenario function under ``name``."""
 
     def register(fn: ScenarioFn) -> ScenarioFn:
-        _REGISTRY[name] = Scenario(name, fn, rate, description, rule, background_safe, formats)
+        _REGISTRY[name] = Scenario(
+            name, fn, rate, description, rule, background_safe, formats, dict(allowlists or {})
+        )
         return fn
 
     return register
+
+
+def deployment_allowlists(names: Sequence[str]) -> dict[str, list[str]]:
+    """The allowlists of a mix of scenarios: per rule, the union of theirs, sorted.
+
+    >>> sorted(deployment_allowlists(["office", "wangiri"]))
+    ['concurrent_calls', 'sip_scan']
+    """
+    known = available()
+    merged: dict[str, set[str]] = {}
+    for name in names:
+        for rule, entities in known[name].allowlists.items():
+            merged.setdefault(rule, set()).update(entities)
+    return {rule: sorted(merged[rule]) for rule in sorted(merged)}
+
+
+def config_toml(allowlists: Mapping[str, Sequence[str]]) -> str:
+    """A ``--config`` file (docs/rules.md) holding ``allowlists``, one table per rule."""
+    lines = ["# Written by calltrace simulate: the entities this site declares (docs/simulate.md)."]
+    for rule, entities in allowlists.items():
+        quoted = ", ".join(f'"{e}"' for e in entities)
+        lines += ["", f"[rules.{rule}]", f"allowlist = [{quoted}]"]
+    return "\n".join(lines) + "\n"
 
 
 def available() -> dict[str, Scenario]:

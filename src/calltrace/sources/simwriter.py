@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from calltrace.sim.engine import TRUTH_VERSION, SimConfig
 from calltrace.sim.events import Row, carrier_events, simulation_events
-from calltrace.sim.scenarios import available, simulation
+from calltrace.sim.scenarios import available, config_toml, deployment_allowlists, simulation
 from calltrace.sources.events import write_events
 from calltrace.sources.pcapwriter import write_pcap, write_truth
 
@@ -27,6 +27,7 @@ FORMATS: Final = ("pcap", "jsonl", "both")
 PCAP_NAME: Final = "capture.pcap"
 EVENTS_NAME: Final = "events.jsonl"
 TRUTH_NAME: Final = "truth.json"
+CONFIG_NAME: Final = "calltrace.toml"
 #: Scenarios with a direct event generator (used for ``--format jsonl`` alone).
 DIRECT_EVENTS: Final[dict[str, Callable[[SimConfig, float], Iterator[Row]]]] = {
     "carrier": carrier_events,
@@ -42,6 +43,7 @@ class RunResult:
     events: Path | None
     lines: int
     truth: Path
+    config: Path | None = None  # calltrace.toml: the allowlists the scenarios declare
 
 
 def write_run(names: Sequence[str], config: SimConfig, out: Path, fmt: str = "pcap") -> RunResult:
@@ -77,8 +79,15 @@ def write_run(names: Sequence[str], config: SimConfig, out: Path, fmt: str = "pc
             truth = planned_sim.truth if planned_sim is not None else _head(names, config)
             truth["scenario"] = "+".join(dict.fromkeys(names))
         truth["events_file"] = {"name": EVENTS_NAME, "lines": lines, "direct": direct}
+    allowlists = deployment_allowlists(names)
+    config_path = None
+    if allowlists:
+        config_path = out / CONFIG_NAME
+        config_path.write_text(config_toml(allowlists))
+        truth["config"] = {"name": CONFIG_NAME, "allowlists": allowlists}
     truth_path = write_truth(out / TRUTH_NAME, truth)
-    return RunResult(pcap=pcap, frames=frames, events=events, lines=lines, truth=truth_path)
+    return RunResult(pcap=pcap, frames=frames, events=events, lines=lines, truth=truth_path,
+                     config=config_path)  # fmt: skip
 
 
 def _head(names: Sequence[str], config: SimConfig) -> dict[str, Any]:

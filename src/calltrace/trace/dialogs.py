@@ -197,7 +197,7 @@ class CallFlow:
     it holds plain attributes and no per-message objects beyond the frame number.
     """
 
-    __slots__ = ("answered", "auth_challenged", "bye_ts", "call_id", "callee", "caller",
+    __slots__ = ("account", "answered", "auth_challenged", "bye_ts", "call_id", "callee", "caller",
                  "cancel_ts", "codecs", "contact", "defects", "dst_ip", "dst_port", "emitted",
                  "final_cseq", "final_reason", "final_status", "final_ts", "forks", "from_tag",
                  "from_uri", "hangup_by", "has_invite", "invite_cseq", "last", "media",
@@ -232,6 +232,9 @@ class CallFlow:
         # descriptions and (party, body hash) pairs already recorded; made on the first SDP
         self.media_keys: set[tuple[object, ...]] | None = None
         self.auth_challenged = False
+        # The digest username of the first INVITE with credentials (RFC 3261 §22.2-§22.3):
+        # the account events name from then on (docs/rules.md, "Accounts").
+        self.account: str | None = None
         self.has_invite = False
         self.messages = 0
         self.retransmissions = 0

@@ -227,7 +227,9 @@ class RegistrationFlow:
             None,  # duration
             None,  # switch_id
             None,  # direction
-            None,  # account
+            self.auth_username,  # account: the digest username, once a request carried one
+            None,  # setting
+            None,  # target
             "sip",  # source
             p.number,  # packet
         )

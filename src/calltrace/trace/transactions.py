@@ -84,6 +84,14 @@ def has_credentials(msg: SipMessage) -> bool:
     return False
 
 
+def credentials(msg: SipMessage) -> str | None:
+    """The first Authorization or Proxy-Authorization value of a request (None: none)."""
+    for key, value in msg.headers:
+        if key in _CREDENTIALS:
+            return value
+    return None
+
+
 def first_headers(msg: SipMessage, names: frozenset[str]) -> dict[str, str]:
     """The first value of each header in ``names``, in one pass over the headers."""
     found: dict[str, str] = {}

@@ -31,8 +31,28 @@ def test_internal_forwarding_in_hours_is_low() -> None:
     (alert,) = _run(ForwardingChange(home_region="GB"), [_change(0.0, "2002")])
     assert (alert.entity, alert.entity_type, alert.score, alert.severity) == (
         "admin", "account", 30, "low")  # fmt: skip
-    assert alert.evidence == {"line": LINE, "target": "2002", "previous_target": None,
-                              "how": "config_change", "reasons": []}  # fmt: skip
+    assert alert.evidence == {"line": LINE, "setting": None, "target": "2002",
+                              "previous_target": None, "how": "config_change",
+                              "reasons": []}  # fmt: skip
+
+
+def test_setting_and_target_fields_are_used() -> None:
+    """``target`` wins over ``b_number`` and ``setting`` is in the evidence; a change of
+    a setting that is not forwarding, or a forwarding switched off, is not an alert."""
+    rule = ForwardingChange(home_region="GB")
+
+    def change(offset: float, setting: str, target: str | None) -> CallEvent:
+        return CallEvent(type=CallEventType.CONFIG_CHANGE, ts=T0 + offset, a_number=LINE,
+                         b_number=LINE, account="admin", setting=setting, target=target,
+                         source="events")  # fmt: skip
+
+    (alert,) = _run(rule, [change(0.0, "call_forward_all", "+33142685300")])
+    assert (alert.evidence["setting"], alert.evidence["target"]) == (
+        "call_forward_all", "+33142685300")  # fmt: skip
+    assert alert.evidence["reasons"] == ["external", "international"]
+    assert _run(rule, [change(1.0, "voicemail_pin", "1234")]) == []
+    assert _run(rule, [change(2.0, "CFB", None), change(3.0, "CFNRy", "")]) == []
+    assert len(_run(rule, [change(4.0, "CFNRy", "2002")])) == 1
 
 
 def test_each_aggravation_adds() -> None:

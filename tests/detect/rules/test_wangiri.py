@@ -92,6 +92,20 @@ def test_callback_from_a_rung_number_is_critical() -> None:
     assert back.evidence["wangiri_number"] == A and back.call_ids == ("b1",)
 
 
+def test_callback_evidence_counts_the_victims_who_called_back() -> None:
+    """Three rung numbers call back, then the first again: the alerts count the distinct
+    victims who called back (1, 2, 3, and still 3) of the 20 rung."""
+    rule = Wangiri()
+    _run(rule, _rings(20))
+    calls = [("+447700900003", 300.0), ("+447700900011", 320.0), ("+447700900019", 340.0),
+             ("+447700900003", 360.0)]  # fmt: skip
+    alerts = _run(rule, [_ev(ATTEMPT, t, A, f"b{t:g}", a=a) for a, t in calls])
+    assert [(x.entity, x.evidence["callbacks"]) for x in alerts] == [
+        ("+447700900003", 1), ("+447700900011", 2), ("+447700900019", 3), ("+447700900003", 3)
+    ]  # fmt: skip
+    assert {x.evidence["rung_numbers"] for x in alerts} == {20}
+
+
 def test_callback_after_the_callback_window_is_forgotten() -> None:
     """A callback a day and a second after the alert is no longer tied to it."""
     rule = Wangiri()

@@ -97,8 +97,13 @@ class ConcurrentCalls(Detector):
             opened = self._open = {}
         self._expire(opened, item.ts)
         call = item.call_id or f"{source[1]}@{item.ts}"
-        if call in self._owner and kind is _ATTEMPT:
+        owner = self._owner.get(call)
+        if owner is not None and kind is _ATTEMPT:
             return []  # seen already (an attempt is one call however often repeated)
+        if owner is not None and owner != source[1] and owner in opened:
+            # A call stays with the source that opened it: a SIP call's answer names the
+            # account its credentials gave, which its attempt (before the 407) could not.
+            source = (source[0], owner)
         calls = opened.setdefault(source[1], {})
         known = call in calls
         calls[call] = until

@@ -5,8 +5,12 @@ or international number and then call it (or let others call it): each call is b
 to the victim. Sources:
 
 - ``config_change`` call events (event files: ``event=config_change``, ``a_number`` =
-  the line whose forwarding changed, ``b_number`` = the new target, ``account`` = who
-  changed it): every one is a change;
+  the line whose setting changed, ``setting`` = which one, ``target`` = the new
+  forwarding target (rows without either: ``b_number``), ``account`` = who changed
+  it): a change of a
+  forwarding setting, or of an unnamed one, is a change; a row whose ``setting`` names
+  something else (a voicemail PIN, a ring time) is not this rule's business, nor is a
+  forwarding switched off (no target);
 - SIP: a 3xx answer to an INVITE with a Contact (RFC 3261 §21.3: the line redirects to
   the Contact), an initial INVITE with Diversion (RFC 5806: the first entry is the line
   that diverted most recently; the target is the Request-URI) or History-Info (RFC 7044:
@@ -19,7 +23,7 @@ international one, a premium-rate or high-risk destination, a change out of hour
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from calltrace.decode.sipidentity import parse_diversion, parse_history_info
 from calltrace.decode.sipvalues import NameAddr, parse_name_addr
@@ -116,6 +120,7 @@ class ForwardingChange(Detector):
                 call_ids=(item.call_id,) if item.call_id else (),
                 evidence={
                     "line": line,
+                    "setting": item.setting if type(item) is CallEvent else None,
                     "target": target,
                     "previous_target": previous,
                     "how": how,
@@ -153,14 +158,36 @@ class ForwardingChange(Detector):
 
 
 _WEIGHTS = {"external": 20, "international": 20, "high_risk": 30, "after_hours": 20}
+#: Names of forwarding settings: 3GPP TS 22.082's supplementary services (CFU, CFB,
+#: CFNRy, CFNRc; CFNA and CFA as switches spell them), any name with forward/divert/
+#: redirect in it (Asterisk's and FreeSWITCH's call_forward_*, "diversion").
+_FORWARD_CODES: Final = frozenset({"cfu", "cfb", "cfnry", "cfnrc", "cfnr", "cfna", "cfa"})
+_FORWARD_WORDS: Final = ("forward", "divert", "diversion", "redirect")
+
+
+def is_forwarding_setting(setting: str) -> bool:
+    """Whether a config_change's ``setting`` names call forwarding.
+
+    >>> is_forwarding_setting("call_forward_busy"), is_forwarding_setting("CFU")
+    (True, True)
+    >>> is_forwarding_setting("voicemail_pin")
+    False
+    """
+    name = setting.strip().lower()
+    return name in _FORWARD_CODES or any(word in name for word in _FORWARD_WORDS)
 
 
 def _forwarding(item: Any) -> tuple[str, str, str] | None:
     """(line, target, how) when ``item`` shows a forwarding, else None."""
     if type(item) is CallEvent:
-        if item.type is _CHANGE and item.a_number and item.b_number:
-            return item.a_number, item.b_number, "config_change"
-        return None
+        if item.type is not _CHANGE or not item.a_number:
+            return None
+        # a row naming its setting names its target too (none: forwarding switched off);
+        # a row of the older form has the target in b_number
+        target = item.target if item.setting or item.target else item.b_number
+        if not target or (item.setting and not is_forwarding_setting(item.setting)):
+            return None
+        return item.a_number, target, "config_change"
     if type(item) is not SipMessage or item.method != "INVITE":
         return None
     try:

@@ -15,7 +15,8 @@ are kept only for A-numbers that already have a short call in the window (so mem
 spent on suspects only): the share of short calls is taken over the calls since the
 A-number's first short call in the window. After an alert, the B-numbers it rang are
 remembered for ``callback_window`` seconds: a later call from one of them to the
-A-number is a critical alert on the victim's number.
+A-number is a critical alert on the victim's number; its evidence counts the rung
+numbers that have called back so far (``callbacks``, of ``rung_numbers``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Wangiri(Detector):
         self._pending: OrderedDict[str, tuple[float, str, str]] | None = None
         self._calls: SlidingWindow | None = None
         self._baited: dict[str, tuple[float, frozenset[str]]] = {}
+        self._callbacks: dict[str, set[str]] = {}  # wangiri number -> victims who called
         self._max_ts = float("-inf")
 
     def partition_key(self, item: Item) -> str | None:
@@ -91,7 +93,8 @@ class Wangiri(Detector):
         if self._pending is None or self._calls is None:
             return 0
         baited = sum(len(b) for _, b in self._baited.values())
-        return len(self._pending) + self._calls.size + baited
+        called = sum(len(v) for v in self._callbacks.values())
+        return len(self._pending) + self._calls.size + baited + called
 
     def late_events(self) -> int:
         return 0 if self._calls is None else self._calls.late
@@ -185,12 +188,16 @@ class Wangiri(Detector):
         flagged = self._baited.get(b)
         if flagged is not None and item.ts - flagged[0] > self.callback_window:
             del self._baited[b]
+            self._callbacks.pop(b, None)
             flagged = None
         if len(self._baited) > 64:
             horizon = item.ts - self.callback_window
             self._baited = {k: v for k, v in self._baited.items() if v[0] >= horizon}
+            self._callbacks = {k: v for k, v in self._callbacks.items() if k in self._baited}
         if flagged is None or a not in flagged[1]:
             return []
+        victims = self._callbacks.setdefault(b, set())
+        victims.add(a)
         return [
             self.alert(
                 entity=a,
@@ -200,6 +207,13 @@ class Wangiri(Detector):
                 score=95,
                 severity="critical",
                 call_ids=(item.call_id,) if item.call_id else (),
-                evidence={"wangiri_number": b, "rung_at": flagged[0], "callback": True},
+                evidence={
+                    "wangiri_number": b,
+                    "rung_at": flagged[0],
+                    "callback": True,
+                    # distinct rung numbers that have called it back so far, this one included
+                    "callbacks": len(victims),
+                    "rung_numbers": len(flagged[1]),
+                },
             )
         ]

@@ -30,6 +30,7 @@ corpus capture.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -112,14 +113,17 @@ class StreamColumns(StreamStats):
     def __init__(self, key: _Key, exp: Expectation | None) -> None:
         super().__init__(key, exp)
         self.rows = 0
-        self.exp_row: int | None = 0 if exp is not None else None
+        # (first row, expectation) each time the stream adopted one (RFC 3264 §8: a
+        # re-INVITE of its call); a payload type is named by the one in force where it
+        # first appears, as StreamStats names it when it first sees it
+        self.exps: list[tuple[int, Expectation]] = [(0, exp)] if exp is not None else []
         self.origin = 0.0
         self._parts: list[_Cols] = []
         self._single: list[tuple[float, int, int, int, int, bool, int]] = []
 
     def _start(self, origin: float, ts: float, number: int, count: int) -> None:
-        if self.exp is not None and self.exp_row is None:
-            self.exp_row = self.rows  # payload names from here on may use the SDP
+        if self.exp is not None and (not self.exps or self.exps[-1][1] is not self.exp):
+            self.exps.append((self.rows, self.exp))  # payload names from here on use it
         if self.rows == 0:
             self.origin, self.first_ts, self.first_number = origin, ts, number
         self.rows += count
@@ -183,9 +187,11 @@ class StreamColumns(StreamStats):
         ts, number, seq, rts, pt, marker, event = self.columns()
         self.payloads = {}
         uniq, first = np.unique(pt, return_index=True)
+        starts = [row for row, _ in self.exps]
         for at in np.argsort(first, kind="stable").tolist():
-            use_exp = self.exp_row is not None and int(first[at]) >= self.exp_row
-            self.payloads[int(uniq[at])] = _Payload(int(uniq[at]), self.exp if use_exp else None)
+            which_exp = bisect_right(starts, int(first[at])) - 1
+            exp = self.exps[which_exp][1] if which_exp >= 0 else None
+            self.payloads[int(uniq[at])] = _Payload(int(uniq[at]), exp)
         which = np.searchsorted(uniq, pt)
         infos = [self.payloads[int(p)] for p in uniq.tolist()]
         clock = np.array([i.clock for i in infos], dtype=np.int64)[which]
@@ -414,21 +420,14 @@ class BulkMediaTracker(MediaTracker):
 
     def _scalar_needed(self, used: Any) -> bool:
         """Whether the scalar tracker would do more for these routes' RTP than count it:
-        latch a return address (RTP to an announced endpoint from an unannounced source),
-        hand a stream a newer expectation of its call, or mark a stream's keying."""
+        latch a return address (RTP to an announced endpoint from an unannounced source)
+        or mark a stream's keying. (A stream adopting a newer expectation of its call is
+        done here: :meth:`_streams_of`, ``StreamColumns.exps``.)"""
         for route in used:
             four = route.four
             if four in self._keying:
                 return True
-            exp = route.exp
-            if exp is None:
-                continue
-            if (four[0], four[1]) not in self._expect:
-                return True
-            ssrc = self._last_ssrc.get(four)
-            stats = self._streams.get((*four, ssrc)) if ssrc is not None else None
-            if (stats is not None and stats.exp is not exp
-                    and (stats.exp is None or stats.exp.call_id == exp.call_id)):  # fmt: skip
+            if route.exp is not None and (four[0], four[1]) not in self._expect:
                 return True
         return False
 
@@ -515,8 +514,9 @@ class BulkMediaTracker(MediaTracker):
                 self._note_clock(
                     ssrc_of[g], _Payload(int(cols[4][a]), route.exp).clock, int(cols[1][a])
                 )
-            elif route.exp is not None and stats.exp is None:
-                stats.exp = route.exp
+            elif (route.exp is not None and stats.exp is not route.exp
+                  and (stats.exp is None or stats.exp.call_id == route.exp.call_id)):  # fmt: skip
+                stats.exp = route.exp  # as _observe_rtp (RFC 3264 §8); add_columns notes it
             stats.ssrc_changes += changes[g]
             stats.add_columns(  # type: ignore[attr-defined]
                 tuple([col[a:b] for col in cols]), origin, ends[g]

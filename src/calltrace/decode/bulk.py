@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calltrace.decode._construct import make_record
+from calltrace.decode.bulk6 import Addresses, fill_ipv6
 from calltrace.decode.pcap import _PCAP_MAGIC, MAX_RECORD, CaptureReader
 from calltrace.errors import DecodeError, MalformedInput, Truncated, Unsupported
 from calltrace.model import CaptureInfo, CaptureRecord
@@ -53,6 +54,8 @@ BATCH_BYTES: Final = 8 << 20
 #: Bytes of each frame read at once by :func:`classify_udp` (link + IPv4 with options +
 #: UDP header + the first payload byte fit; a frame needing more goes the per-record way).
 WINDOW: Final = 96
+_IPV4: Final = 0x0800
+_IPV6: Final = 0x86DD
 _VLAN: Final = (0x8100, 0x88A8, 0x9100)
 
 
@@ -338,7 +341,8 @@ def windows(u8: U8, start: I64, width: int) -> U8:
 
 @dataclass(slots=True)
 class UdpColumns:
-    """Where :func:`classify_udp` found plain UDP over IPv4 (fields valid where ``plain``)."""
+    """Where :func:`classify_udp` found plain UDP (fields valid where ``plain``; addresses:
+    IPv4 as their 32-bit value, IPv6 as :class:`~calltrace.decode.bulk6.Addresses` ids)."""
 
     plain: B
     src: I64
@@ -350,8 +354,9 @@ class UdpColumns:
     first: I64  # first payload byte (-1 when empty)
 
 
-def classify_udp(batch: RecordBatch) -> UdpColumns:
-    """Find the plain UDP-over-IPv4 frames of ``batch`` and their fields, all at once.
+def classify_udp(batch: RecordBatch, v6: Addresses | None = None) -> UdpColumns:
+    """Find the plain UDP-over-IPv4 frames of ``batch`` and their fields, all at once;
+    with ``v6``, the plain UDP-over-IPv6 ones too (decode/bulk6.py; addresses as its ids).
 
     >>> import struct
     >>> ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 32, 1, 0, 64, 17, 0, bytes(4), bytes(4))
@@ -388,11 +393,14 @@ def classify_udp(batch: RecordBatch) -> UdpColumns:
         odd = rows[(ip[:, 0] >> 4 == 4) & ~plain]
         if len(odd):
             _fill_generic(out, odd, window[odd], start[odd], caplen[odd], off[odd])
+    if v6 is not None:
+        fill_ipv6(out, window, _link_offsets(window, link, _IPV6), start, caplen, v6)
     return out
 
 
-def _link_offsets(window: U8, link: I64) -> I64:
-    """Where the IPv4 header would start (-1: not IPv4 over a link type handled here)."""
+def _link_offsets(window: U8, link: I64, ethertype: int = _IPV4) -> I64:
+    """Where the IP header of ``ethertype`` would start (-1: not that IP version over a
+    link type handled here; IPv6 over NULL/LOOP goes the per-record way)."""
 
     def word(col: int) -> I64:
         out: I64 = window[:, col].astype(np.int64) << 8 | window[:, col + 1]
@@ -403,12 +411,15 @@ def _link_offsets(window: U8, link: I64) -> I64:
     e12, e16, e20 = word(12), word(16), word(20)
     tag1 = np.isin(e12, _VLAN)
     tag2 = tag1 & np.isin(e16, _VLAN)
-    off[eth & (e12 == 0x0800)] = 14
-    off[eth & tag1 & (e16 == 0x0800)] = 18
-    off[eth & tag2 & (e20 == 0x0800)] = 22
+    off[eth & (e12 == ethertype)] = 14
+    off[eth & tag1 & (e16 == ethertype)] = 18
+    off[eth & tag2 & (e20 == ethertype)] = 22
     if not eth.all():
-        off[(link == 113) & (word(14) == 0x0800)] = 16
-        off[(link == 276) & (word(0) == 0x0800)] = 20
+        off[(link == 113) & (word(14) == ethertype)] = 16
+        off[(link == 276) & (word(0) == ethertype)] = 20
+        if ethertype == _IPV6:
+            off[np.isin(link, (101, 12, 14, 229))] = 0  # raw: the version nibble decides
+            return off
         off[np.isin(link, (101, 12, 14, 228))] = 0
         b0, b3 = window[:, 0], window[:, 3]
         null_af = np.where(b0 > 0, b0, b3)

@@ -4,10 +4,10 @@
 number not in its cache). A carrier's CDR stream brings a million distinct A-numbers a
 minute, so ``cli_spoofing`` cannot pay that per call. For numbers already in E.164 form
 (``+`` and digits, what switches and CDR exports write) validity is decided here with
-the same data, compiled once per code on first use: per country calling code, one regular expression that is
-the union of the national-number patterns of every number type of every region sharing
-the code (libphonenumber's ``is_valid_number`` asks whether a number matches one type of
-its region). That is a dictionary look-up and one C regex match, ~1.5 µs.
+the same data, compiled on a code's first use: per country calling code, one regular
+expression that is the union of the national-number patterns of every number type of
+every region sharing the code (libphonenumber's ``is_valid_number`` asks whether a
+number matches one type of its region). That is a dictionary look-up and one C regex match, ~1.5 µs.
 
 Where libphonenumber would first strip a national prefix (its
 ``national_prefix_for_parsing``, e.g. San Marino's ``0549`` rewrite) and the pattern

@@ -31,6 +31,7 @@ corpus capture.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -39,7 +40,7 @@ import numpy.typing as npt
 
 from calltrace.decode._construct import make_packet
 from calltrace.decode.bulk import windows
-from calltrace.decode.ip import addr4
+from calltrace.decode.bulk6 import V6_BASE, Addresses
 from calltrace.decode.rtp import parse_telephone_event
 from calltrace.errors import DecodeError
 from calltrace.model import Packet, RtpPacket, RtpStream
@@ -64,16 +65,19 @@ _Cols = tuple[F64, I64, I64, I64, I64, B, I64]  # ts, number, seq, rts, pt, mark
 
 _IGNORE, _RTP, _MUX, _RTCP, _HEURISTIC = range(5)
 MAX_ROUTES: Final = 65536
+_ADDR_MASK: Final = (1 << 48) - 1
 
 
 @dataclass(slots=True)
 class MediaRows:
-    """UDP datagrams over IPv4 as columns; ``data[payload[i] : payload[i] + length[i]]``."""
+    """UDP datagrams as columns; ``data[payload[i] : payload[i] + length[i]]``. Addresses
+    are integers: IPv4 its 32-bit value, IPv6 an id of the tracker's ``addresses``
+    (decode/bulk6.py)."""
 
     data: U8
     ts: F64
     number: I64
-    src: I64  # IPv4 address as an integer
+    src: I64
     sport: I64
     dst: I64
     dport: I64
@@ -83,28 +87,19 @@ class MediaRows:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def packet(self, i: int, names: dict[int, str]) -> Packet:
+    def packet(self, i: int, name: Callable[[int], str]) -> Packet:
         """Row ``i`` as the per-packet path's :class:`Packet`."""
         at = int(self.payload[i])
         return make_packet(
             int(self.number[i]),
             float(self.ts[i]),
-            _name(names, int(self.src[i])),
+            name(int(self.src[i])),
             int(self.sport[i]),
-            _name(names, int(self.dst[i])),
+            name(int(self.dst[i])),
             int(self.dport[i]),
             "udp",
             self.data[at : at + int(self.length[i])].tobytes(),
         )
-
-
-def _name(names: dict[int, str], ip: int) -> str:
-    name = names.get(ip)
-    if name is None:
-        if len(names) >= MAX_ROUTES:
-            names.clear()
-        name = names[ip] = addr4(ip.to_bytes(4, "big"))
-    return name
 
 
 class StreamColumns(StreamStats):
@@ -313,6 +308,7 @@ class BulkMediaTracker(MediaTracker):
         self._routes: dict[int, _Route] = {}
         self._by_end: dict[tuple[str, int], list[int]] = {}  # endpoint -> route keys
         self._names: dict[int, str] = {}
+        self.addresses = Addresses()  # IPv6 ids of the columns (the bulk lane's classifier)
 
     def expect(
         self, ip: str, port: int, *args: Any, rtcp_port: int | None = None, **kwargs: Any
@@ -379,13 +375,24 @@ class BulkMediaTracker(MediaTracker):
         self, rows: MediaRows, lo: int, hi: int, errors: list[tuple[int, float, DecodeError]]
     ) -> None:
         part = slice(lo, hi)
-        hosts = (rows.src[part].astype(np.uint64) << np.uint64(32)) | rows.dst[part].astype(
-            np.uint64
-        )
-        host_keys, host_of = np.unique(hosts, return_inverse=True)
+        src, dst = rows.src[part], rows.dst[part]
+        if int(src.max()) < V6_BASE and int(dst.max()) < V6_BASE:  # IPv4 only: one key
+            hosts = (src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64)
+            host_keys, host_of = np.unique(hosts, return_inverse=True)
+            host_src = (host_keys >> np.uint64(32)).astype(np.int64)
+            host_dst = (host_keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        else:  # IPv6 ids reach 2**33: rank the addresses first
+            addrs, rank = np.unique(np.concatenate((src, dst)), return_inverse=True)
+            rank = rank.ravel()
+            size = len(addrs)
+            host_keys, host_of = np.unique(rank[: len(src)] * size + rank[len(src) :],
+                                           return_inverse=True)  # fmt: skip
+            host_src, host_dst = addrs[host_keys // size], addrs[host_keys % size]
         ports = rows.sport[part] * 65536 + rows.dport[part]
         pairs, inverse = np.unique(host_of.astype(np.int64) << 32 | ports, return_inverse=True)
-        full = (host_keys[pairs >> 32].astype(object) << 32) | (pairs & 0xFFFFFFFF)
+        at = pairs >> 32
+        full = (host_src[at].astype(object) << 80) | (host_dst[at].astype(object) << 32)
+        full |= pairs & 0xFFFFFFFF
         known = self._routes.get
         routes = [known(k) or self._route(k) for k in full.tolist()]
         kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
@@ -403,7 +410,7 @@ class BulkMediaTracker(MediaTracker):
             # return direction media, a re-INVITE hands a stream a newer expectation,
             # ZRTP/DTLS keying waits for its stream): row by row, as the per-record path
             for i in range(lo, hi):
-                packet = rows.packet(i, self._names)
+                packet = rows.packet(i, self.name)
                 err = self.observe(packet)
                 if err is not None:
                     errors.append((packet.number, packet.ts, err))
@@ -440,7 +447,7 @@ class BulkMediaTracker(MediaTracker):
         errors: list[tuple[int, float, DecodeError]],
     ) -> None:
         """A row for the scalar methods: RTCP, or announced RTP that will not parse."""
-        packet = rows.packet(i, self._names)
+        packet = rows.packet(i, self.name)
         try:
             if rtcp:
                 self._observe_rtcp(packet, route.exp)
@@ -474,7 +481,7 @@ class BulkMediaTracker(MediaTracker):
         if len(self._streams) + count > self.max_streams:
             for i in take.tolist():  # near the bound: the scalar path evicts as it goes
                 route = routes[int(inverse[i])]
-                self._observe_rtp(rows.packet(lo + i, self._names), route.exp)
+                self._observe_rtp(rows.packet(lo + i, self.name), route.exp)
             return
         changes = self._ssrc_changes(pair, ssrc, order, bounds, routes)
         at = take[order] + lo
@@ -567,9 +574,20 @@ class BulkMediaTracker(MediaTracker):
             if prev is not None:
                 self._last_ssrc[four] = prev
 
+    def name(self, ip: int) -> str:
+        """The text of a column address (cached, bounded)."""
+        names = self._names
+        text = names.get(ip)
+        if text is None:
+            if len(names) >= MAX_ROUTES:
+                names.clear()
+            text = names[ip] = self.addresses.text(ip)
+        return text
+
     def _route(self, key: int) -> _Route:
-        """A new route for ``src << 64 | dst << 32 | sport << 16 | dport``."""
-        src, dst = _name(self._names, key >> 64), _name(self._names, (key >> 32) & 0xFFFFFFFF)
+        """A new route for ``src << 80 | dst << 32 | sport << 16 | dport`` (an address
+        column value is below 2**48: IPv4, or an IPv6 id from ``V6_BASE``)."""
+        src, dst = self.name(key >> 80), self.name((key >> 32) & _ADDR_MASK)
         sport, dport = (key >> 16) & 0xFFFF, key & 0xFFFF
         exp = self._expect.get((dst, dport)) or self._expect.get((src, sport))
         kind = _IGNORE

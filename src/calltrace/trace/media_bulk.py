@@ -407,8 +407,8 @@ class BulkMediaTracker(MediaTracker):
             routes[int(r)] for r in np.unique(inverse[take]).tolist()
         ):
             # these datagrams change the routing of later ones (a NAT latch makes the
-            # return direction media, a re-INVITE hands a stream a newer expectation,
-            # ZRTP/DTLS keying waits for its stream): row by row, as the per-record path
+            # return direction media, ZRTP/DTLS keying waits for its stream): row by
+            # row, as the per-record path
             for i in range(lo, hi):
                 packet = rows.packet(i, self.name)
                 err = self.observe(packet)

@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from calltrace.decode import bulk as bulk_module
+from calltrace.decode import bulk6
 from calltrace.model import CaptureRecord
 from calltrace.pipeline import Analysis, Analyzer
 from calltrace.pipeline_bulk import BackgroundHash
@@ -163,7 +164,9 @@ def test_background_hash_is_sha256() -> None:
     assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
-@pytest.mark.parametrize("module", [bulk_module, media_vec, media_bulk], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [bulk_module, bulk6, media_vec, media_bulk], ids=lambda m: m.__name__
+)
 def test_docstring_examples(module: ModuleType) -> None:
     """The examples in the bulk lane's docstrings run and hold."""
     result = doctest.testmod(module)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
 import struct
 
+from calltrace.decode import rtcp as rtcp_module
 from calltrace.decode.rtcp import parse_rtcp
 from calltrace.model import Packet
+from calltrace.trace import rtcpreports
 from calltrace.trace.rtcpreports import RtcpReports
 
 
@@ -86,3 +89,10 @@ def test_xr_dlrr_without_its_rrtr_or_negative_has_no_round_trip() -> None:
         dlrr = xr(0x1111, struct.pack("!BBHIII", 5, 0, 3, 0x3333, lrr, delay))
         (row,) = reports.records(udp(1.5, dlrr), parse_rtcp(dlrr), None)
         assert row.kind == "dlrr" and row.rtt_ms is None
+
+
+def test_docstring_examples() -> None:
+    """The examples of the RTCP decoder and of the report rows run and hold."""
+    for module in (rtcp_module, rtcpreports):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

@@ -7,13 +7,15 @@ those nothing needs an object: :class:`BulkCapture` cuts a chunk of a classic pc
 records with one short loop over the record headers (the only per-record Python, ~0.25 µs)
 and returns a :class:`RecordBatch` of columns over the chunk's bytes; :func:`classify_udp`
 then finds, with array gathers on a ``uint8`` view, every record that is plain
-UDP-over-IPv4 and where its payload lies.
+UDP-over-IPv4 (and, given an address table, plain UDP-over-IPv6: decode/bulk6.py) and
+where its payload lies.
 
 "Plain" is exactly what the per-record path would decode without any state or any error:
 Ethernet (none, one or two 802.1Q/802.1ad/QinQ tags), Linux SLL and SLL2, raw IP, BSD
 NULL/LOOP; an IPv4 header that parses (any IHL, total length within the capture, not 0),
 not a fragment, protocol UDP, a UDP length within the IP payload. Everything else (TCP,
-IPv6, fragments, tunnels, SNAP, MPLS, odd or truncated headers) is left to the per-record
+IPv6 not plain by decode/bulk6.py's rules, fragments, tunnels, SNAP, MPLS, odd or truncated
+headers) is left to the per-record
 path, which therefore keeps its errors and reassembly state untouched. pcapng files are
 read by :class:`CaptureReader` (its records are already objects) and batched the same way,
 so their UDP still skips the frame decoder.

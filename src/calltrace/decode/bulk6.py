@@ -32,7 +32,7 @@ from calltrace.decode.ip import addr4, addr6
 if TYPE_CHECKING:
     from calltrace.decode.bulk import UdpColumns
 
-__all__ = ["MAX_V6", "V6_BASE", "Addresses", "fill_ipv6"]
+__all__ = ["MAX_V6", "V6_BASE", "Addresses", "fill_ipv6", "host_pairs"]
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -118,3 +118,25 @@ def fill_ipv6(
         out.payload[rows] = start[rows] + o + 48
         out.length[rows] = ulen - 8
         out.first[rows] = np.where(ulen > 8, ip[:, 48], -1)
+
+
+def host_pairs(src: I64, dst: I64) -> tuple[I64, I64, I64]:
+    """The distinct (source, destination) address pairs of the rows: their sources, their
+    destinations, and each row's pair index. IPv4-only rows pack a pair in 64 bits; with
+    IPv6 ids (up to 2**33) the addresses are ranked first.
+
+    >>> s, d, of = host_pairs(np.array([1, V6_BASE, 1]), np.array([2, 3, 2]))
+    >>> s.tolist(), d.tolist(), of.tolist()
+    ([1, 4294967296], [2, 3], [0, 1, 0])
+    """
+    if int(src.max()) < V6_BASE and int(dst.max()) < V6_BASE:
+        hosts = (src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64)
+        keys, of = np.unique(hosts, return_inverse=True)
+        pair_src: I64 = (keys >> np.uint64(32)).astype(np.int64)
+        pair_dst: I64 = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        return pair_src, pair_dst, of.ravel()
+    addrs, rank = np.unique(np.concatenate((src, dst)), return_inverse=True)
+    rank = rank.ravel()
+    size = len(addrs)
+    keys, of = np.unique(rank[: len(src)] * size + rank[len(src) :], return_inverse=True)
+    return addrs[keys // size], addrs[keys % size], of.ravel()

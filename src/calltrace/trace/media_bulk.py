@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from calltrace.decode._construct import make_packet
 from calltrace.decode.bulk import windows
-from calltrace.decode.bulk6 import V6_BASE, Addresses
+from calltrace.decode.bulk6 import Addresses, host_pairs
 from calltrace.decode.rtp import parse_telephone_event
 from calltrace.errors import DecodeError
 from calltrace.model import Packet, RtpPacket, RtpStream
@@ -375,19 +375,7 @@ class BulkMediaTracker(MediaTracker):
         self, rows: MediaRows, lo: int, hi: int, errors: list[tuple[int, float, DecodeError]]
     ) -> None:
         part = slice(lo, hi)
-        src, dst = rows.src[part], rows.dst[part]
-        if int(src.max()) < V6_BASE and int(dst.max()) < V6_BASE:  # IPv4 only: one key
-            hosts = (src.astype(np.uint64) << np.uint64(32)) | dst.astype(np.uint64)
-            host_keys, host_of = np.unique(hosts, return_inverse=True)
-            host_src = (host_keys >> np.uint64(32)).astype(np.int64)
-            host_dst = (host_keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        else:  # IPv6 ids reach 2**33: rank the addresses first
-            addrs, rank = np.unique(np.concatenate((src, dst)), return_inverse=True)
-            rank = rank.ravel()
-            size = len(addrs)
-            host_keys, host_of = np.unique(rank[: len(src)] * size + rank[len(src) :],
-                                           return_inverse=True)  # fmt: skip
-            host_src, host_dst = addrs[host_keys // size], addrs[host_keys % size]
+        host_src, host_dst, host_of = host_pairs(rows.src[part], rows.dst[part])
         ports = rows.sport[part] * 65536 + rows.dport[part]
         pairs, inverse = np.unique(host_of.astype(np.int64) << 32 | ports, return_inverse=True)
         at = pairs >> 32

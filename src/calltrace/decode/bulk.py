@@ -241,7 +241,7 @@ class BulkCapture:
     def _pcap_batch(self, buf: bytes, at: I64) -> RecordBatch:
         n = len(at)
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        head = u8[at[:, None] + np.arange(16)].copy().view(self._endian + "u4").astype(np.int64)
+        head = windows(u8, at, 16).view(self._endian + "u4").astype(np.int64)  # one gather
         sec, frac, caplen, orig = head[:, 0], head[:, 1], head[:, 2], head[:, 3]
         number = np.arange(self._number + 1, self._number + 1 + n, dtype=np.int64)
         self._number += n

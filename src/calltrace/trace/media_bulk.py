@@ -62,6 +62,10 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 U8 = npt.NDArray[np.uint8]
 _Cols = tuple[F64, I64, I64, I64, I64, B, I64]  # ts, number, seq, rts, pt, marker, event
+# A stream's rows are kept as one (rows, 7) int64 matrix per piece, the columns of _Cols
+# in that order (ts as its float64 bits): one slice per stream and segment, one
+# concatenation per stream when it is read, instead of seven of each.
+_Part = npt.NDArray[np.int64]
 
 _IGNORE, _RTP, _MUX, _RTCP, _HEURISTIC = range(5)
 MAX_ROUTES: Final = 65536
@@ -113,7 +117,8 @@ class StreamColumns(StreamStats):
         # first appears, as StreamStats names it when it first sees it
         self.exps: list[tuple[int, Expectation]] = [(0, exp)] if exp is not None else []
         self.origin = 0.0
-        self._parts: list[_Cols] = []
+        self._parts: list[_Part] = []
+        self._cols: _Cols | None = None
         self._single: list[tuple[float, int, int, int, int, bool, int]] = []
 
     def _start(self, origin: float, ts: float, number: int, count: int) -> None:
@@ -143,39 +148,39 @@ class StreamColumns(StreamStats):
         )
         self.last_ts, self.last_number = packet.ts, packet.number
 
-    def add_columns(self, cols: _Cols, origin: float, ends: tuple[float, int, float, int]) -> None:
-        """Rows of this stream, in arrival order; ``ends`` holds the first and last rows'
-        arrival and packet number (the caller has them for every stream at once)."""
+    def add_columns(self, part: _Part, origin: float, ends: tuple[float, int, float, int]) -> None:
+        """Rows of this stream, in arrival order, packed (``_Part``); ``ends`` holds the
+        first and last rows' arrival and packet number (the caller has them for every
+        stream at once)."""
         if self._single:
             self._settle()
         first_ts, first_number, self.last_ts, self.last_number = ends
-        self._start(origin, first_ts, first_number, len(cols[0]))
-        self._parts.append(cols)
+        self._start(origin, first_ts, first_number, len(part))
+        self._parts.append(part)
+        self._cols = None
 
     def _settle(self) -> None:
         if not self._single:
             return
-        ts, number, seq, rts, pt, marker, event = zip(*self._single, strict=True)
-        self._parts.append(
-            (
-                np.array(ts, dtype=np.float64),
-                np.array(number, dtype=np.int64),
-                np.array(seq, dtype=np.int64),
-                np.array(rts, dtype=np.int64),
-                np.array(pt, dtype=np.int64),
-                np.array(marker, dtype=bool),
-                np.array(event, dtype=np.int64),
-            )
-        )
+        part = np.array(self._single, dtype=np.float64)  # exact: every field is below 2**53
+        packed = part.astype(np.int64)
+        packed[:, 0] = part[:, 0].view(np.int64)
+        self._parts.append(packed)
         self._single = []
+        self._cols = None
 
     def columns(self) -> _Cols:
         """Every row so far, joined once (later reads reuse the join)."""
         self._settle()
-        if len(self._parts) > 1:
-            joined = tuple(np.concatenate(col) for col in zip(*self._parts, strict=True))
-            self._parts = [joined]  # type: ignore[list-item]
-        return self._parts[0]
+        if self._cols is None:
+            if len(self._parts) > 1:
+                self._parts = [np.concatenate(self._parts)]
+            rows = self._parts[0].T.copy()  # one contiguous row per column
+            self._cols = (
+                rows[0].view(np.float64), rows[1], rows[2], rows[3], rows[4],
+                rows[5].astype(bool), rows[6],
+            )  # fmt: skip
+        return self._cols
 
     def result(self) -> RtpStream:
         """tshark's figures from the columns (trace/media_vec.py), then the scalar result()."""
@@ -236,27 +241,25 @@ class _Header:
     """
 
     def __init__(self, data: U8, at: I64, size: I64) -> None:
-        win = windows(data, at, 16).astype(np.int64)
-        win[np.arange(16)[None, :] >= size[:, None]] = 0  # bytes past the datagram
-        b0, b1 = win[:, 0], win[:, 1]
+        win = np.ascontiguousarray(windows(data, at, 16))
+        short = np.flatnonzero(size < 16)
+        if len(short):  # bytes past the datagram read as 0
+            win[short] *= np.arange(16, dtype=np.int64)[None, :] < size[short, None]
+        words = win.view(">u4").astype(np.int64)  # big-endian 32-bit words 0-3
+        b0, b1 = win[:, 0].astype(np.int64), win[:, 1].astype(np.int64)
         self.rtcp: B = (size >= 8) & (b0 >> 6 == 2) & (b1 >= 192) & (b1 <= 223)
         self.pt: I64 = b1 & 0x7F
         self.marker: B = b1 >= 128
-        self.seq: I64 = win[:, 2] * 256 + win[:, 3]
-        self.rts: I64 = _be32(win, 4)
-        self.ssrc: I64 = _be32(win, 8)
+        self.seq: I64 = words[:, 0] & 0xFFFF
+        self.rts: I64 = words[:, 1]
+        self.ssrc: I64 = words[:, 2]
         ok = (size >= 12) & (b0 >> 6 == 2)
-        self.event: I64 = np.where(size >= 16, _be32(win, 12), -1)
+        self.event: I64 = np.where(size >= 16, words[:, 3], -1)
         odd = np.flatnonzero(ok & ((b0 & 0x3F) != 0))
         if len(odd):
             ok[odd], self.event[odd] = _odd(data, at[odd], size[odd], b0[odd])
         self.clean: B = ok  # parse_rtp would succeed
         self.looks: B = ok & ~((self.pt >= 72) & (self.pt <= 76))  # looks_like_rtp
-
-
-def _be32(win: I64, col: int) -> I64:
-    out: I64 = (win[:, col] << 24) | (win[:, col + 1] << 16) | (win[:, col + 2] << 8)
-    return out | win[:, col + 3]
 
 
 def _odd(data: U8, at: I64, size: I64, b0: I64) -> tuple[B, I64]:
@@ -474,15 +477,15 @@ class BulkMediaTracker(MediaTracker):
         changes = self._ssrc_changes(pair, ssrc, order, bounds, routes)
         at = take[order] + lo
         sel = take[order]
-        cols: _Cols = (
-            rows.ts[at],
-            rows.number[at],
-            head.seq[sel],
-            head.rts[sel],
-            head.pt[sel],
-            head.marker[sel],
-            head.event[sel],
-        )
+        packed: _Part = np.empty((len(at), 7), dtype=np.int64)
+        packed[:, 0] = rows.ts[at].view(np.int64)
+        packed[:, 1] = rows.number[at]
+        packed[:, 2] = head.seq[sel]
+        packed[:, 3] = head.rts[sel]
+        packed[:, 4] = head.pt[sel]
+        packed[:, 5] = head.marker[sel]
+        packed[:, 6] = head.event[sel]
+        ts, number = rows.ts[at], packed[:, 1]
         origin = self._origin or 0.0
         starts = bounds[:-1]
         firsts = order[starts]  # each stream's first row (rows are in order within)
@@ -491,10 +494,10 @@ class BulkMediaTracker(MediaTracker):
         lasts = bounds[1:] - 1
         ends = list(
             zip(
-                cols[0][starts].tolist(),
-                cols[1][starts].tolist(),
-                cols[0][lasts].tolist(),
-                cols[1][lasts].tolist(),
+                ts[starts].tolist(),
+                number[starts].tolist(),
+                ts[lasts].tolist(),
+                number[lasts].tolist(),
                 strict=True,
             )
         )
@@ -507,15 +510,13 @@ class BulkMediaTracker(MediaTracker):
             if stats is None:
                 stats = streams[key] = StreamColumns(key, route.exp)
                 self._note_clock(
-                    ssrc_of[g], _Payload(int(cols[4][a]), route.exp).clock, int(cols[1][a])
+                    ssrc_of[g], _Payload(int(packed[a, 4]), route.exp).clock, int(number[a])
                 )
             elif (route.exp is not None and stats.exp is not route.exp
                   and (stats.exp is None or stats.exp.call_id == route.exp.call_id)):  # fmt: skip
                 stats.exp = route.exp  # as _observe_rtp (RFC 3264 §8); add_columns notes it
             stats.ssrc_changes += changes[g]
-            stats.add_columns(  # type: ignore[attr-defined]
-                tuple([col[a:b] for col in cols]), origin, ends[g]
-            )
+            stats.add_columns(packed[a:b], origin, ends[g])  # type: ignore[attr-defined]
         self.rtp_packets += len(take)
 
     def _ssrc_changes(

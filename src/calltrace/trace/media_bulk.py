@@ -230,6 +230,10 @@ class _Route:
     kind: int
     exp: Expectation | None
     four: tuple[str, int, str, int]
+    # RTP here would make observe latch the source (announced destination, source no SDP
+    # named); fixed like the rest: every change to the expectations drops the routes of
+    # the endpoints it touches
+    latch: bool = False
 
 
 class _Header:
@@ -387,6 +391,7 @@ class BulkMediaTracker(MediaTracker):
         known = self._routes.get
         routes = [known(k) or self._route(k) for k in full.tolist()]
         kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
+        latch = np.array([r.latch for r in routes], dtype=bool)
         head = _Header(rows.data, rows.payload[part], rows.length[part])
         rtp_kind = (kind == _RTP) | ((kind == _MUX) & ~head.rtcp)
         bulk = (rtp_kind & head.clean) | ((kind == _HEURISTIC) & head.looks)
@@ -394,9 +399,7 @@ class BulkMediaTracker(MediaTracker):
         rtcp |= (kind == _HEURISTIC) & ~head.looks & head.rtcp
         single = np.flatnonzero(rtcp | (rtp_kind & ~head.clean))
         take = np.flatnonzero(bulk)
-        if len(take) and self._scalar_needed(
-            routes[int(r)] for r in np.unique(inverse[take]).tolist()
-        ):
+        if len(take) and self._scalar_needed(take, inverse, routes, latch):
             # these datagrams change the routing of later ones (a NAT latch makes the
             # return direction media, ZRTP/DTLS keying waits for its stream): row by
             # row, as the per-record path
@@ -416,17 +419,16 @@ class BulkMediaTracker(MediaTracker):
         if len(errors) - start > 1:
             errors[start:] = sorted(errors[start:], key=lambda e: e[0])  # row order
 
-    def _scalar_needed(self, used: Any) -> bool:
-        """Whether the scalar tracker would do more for these routes' RTP than count it:
-        latch a return address (RTP to an announced endpoint from an unannounced source)
-        or mark a stream's keying. (A stream adopting a newer expectation of its call is
-        done here: :meth:`_streams_of`, ``StreamColumns.exps``.)"""
-        for route in used:
-            four = route.four
-            if four in self._keying:
-                return True
-            if route.exp is not None and (four[0], four[1]) not in self._expect:
-                return True
+    def _scalar_needed(self, take: I64, inverse: I64, routes: list[_Route], latch: B) -> bool:
+        """Whether the scalar tracker would do more for the RTP rows ``take`` than count
+        them: latch a return address (``_Route.latch``) or mark a stream's keying. (A stream
+        adopting a newer expectation of its call is done here: :meth:`_streams_of`,
+        ``StreamColumns.exps``.)"""
+        used = inverse[take]
+        if latch[used].any():
+            return True
+        if self._keying:  # ZRTP/DTLS seen on a 4-tuple whose stream has not started
+            return any(routes[r].four in self._keying for r in np.unique(used).tolist())
         return False
 
     def _one(
@@ -596,7 +598,8 @@ class BulkMediaTracker(MediaTracker):
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
             self._by_end.clear()
-        route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport))
+        latch = exp is not None and (src, sport) not in self._expect
+        route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport), latch)
         self._by_end.setdefault((src, sport), []).append(key)
         self._by_end.setdefault((dst, dport), []).append(key)
         return route

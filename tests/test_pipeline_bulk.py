@@ -5,12 +5,15 @@ from __future__ import annotations
 import doctest
 import hashlib
 import struct
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from calltrace.decode import bulk as bulk_module
+from calltrace.decode import bulk6
+from calltrace.model import CaptureRecord
 from calltrace.pipeline import Analysis, Analyzer
 from calltrace.pipeline_bulk import BackgroundHash
 from calltrace.sim.engine import SimConfig
@@ -93,6 +96,44 @@ def test_generated_carrier_capture(tmp_path: Path, small_batches: None) -> None:
     assert ours.stats.calls > 50 and ours.stats.transports["tcp"] > 0
 
 
+def test_ipv6_media_takes_the_bulk_path(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch, tshark: str
+) -> None:
+    """IPv6 RTP (the carrier's IPv6 peers) is classified in bulk, never decoded frame by
+    frame, and gives the per-record path's streams and tshark's packets and lost."""
+    config = SimConfig(seed=2, rate=5.0, duration=20.0, rtp=True, max_talk_s=3.0)
+    path = tmp_path / "carrier.pcap"
+    write_simulation(simulation("carrier", config), path)
+    data = path.read_bytes()
+    seen: list[int] = []
+    per_record = Analyzer._frame
+
+    def frame(self: Analyzer, record: CaptureRecord) -> None:
+        if record.data[12:14] == b"\x86\xdd" and record.data[20] == 17:  # IPv6, UDP
+            seen.append(record.number)
+        per_record(self, record)
+
+    monkeypatch.setattr(Analyzer, "_frame", frame)
+    ours = analyze(data, bulk=True, heuristic=True, chunk=50_000)
+    assert seen == []
+    monkeypatch.setattr(Analyzer, "_frame", per_record)
+    assert_same(ours, analyze(data, bulk=False, heuristic=True))
+    v6 = {(s.src_ip, s.src_port, s.dst_ip, s.dst_port, s.ssrc): s for s in ours.rtp_streams
+          if ":" in s.src_ip}  # fmt: skip
+    assert len(v6) >= 10
+    out = subprocess.run(
+        [tshark, "-q", "-o", "rtp.heuristic_rtp:TRUE", "-z", "rtp,streams", "-r", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) > 6 and ":" in f[2] and f[6].startswith("0x"):  # start, end, src, port...
+            rows[(f[2], int(f[3]), f[4], int(f[5]), int(f[6], 16))] = (int(f[-9]), int(f[-8]))
+    assert set(rows) == set(v6)
+    assert all((v6[k].packets, v6[k].lost) == got for k, got in rows.items())
+
+
 def test_fragments_expire_at_the_same_frame() -> None:
     """A fragment left waiting expires (an error) at the same later frame on both paths."""
     rtp = bytes.fromhex("80000001000000a000000007") + bytes(40)
@@ -123,7 +164,9 @@ def test_background_hash_is_sha256() -> None:
     assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
-@pytest.mark.parametrize("module", [bulk_module, media_vec, media_bulk], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [bulk_module, bulk6, media_vec, media_bulk], ids=lambda m: m.__name__
+)
 def test_docstring_examples(module: ModuleType) -> None:
     """The examples in the bulk lane's docstrings run and hold."""
     result = doctest.testmod(module)

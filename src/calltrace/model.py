@@ -400,13 +400,30 @@ class RtcpVoipMetrics:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RtcpDlrrItem:
+    """One sub-block of an XR DLRR block (RFC 3611 §4.5): the receiver ``ssrc`` whose
+    Receiver Reference Time report is answered, LRR (the middle 32 bits of that report's
+    NTP timestamp) and DLRR, the delay since it was received (1/65536 s)."""
+
+    ssrc: int
+    lrr: int
+    dlrr: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RtcpXrBlock:
-    """One RTCP XR report block (RFC 3611 §3): its type and raw contents."""
+    """One RTCP XR report block (RFC 3611 §3): its type and raw contents.
+
+    Decoded types: 4 Receiver Reference Time (``rrtr_ntp``, the 64-bit NTP timestamp,
+    §4.4), 5 DLRR (``dlrr``, §4.5), 7 VoIP metrics (``voip_metrics``, §4.7).
+    """
 
     block_type: int
     type_specific: int
     data: bytes
     voip_metrics: RtcpVoipMetrics | None = None
+    rrtr_ntp: int | None = None
+    dlrr: tuple[RtcpDlrrItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -512,7 +529,7 @@ class RtcpRecord:
     src_port: int
     dst_ip: str
     dst_port: int
-    kind: str  # "sr" | "rr" | "xr"
+    kind: str  # "sr" | "rr" | "xr" | "rrtr" | "dlrr" (RFC 3611 §4.4-4.5)
     sender_ssrc: int
     ssrc: int | None = None  # the source reported on (None: an SR's sender info alone)
     call_id: str | None = None

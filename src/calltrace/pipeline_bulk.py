@@ -5,13 +5,14 @@ when NumPy is there (``Analyzer(bulk=False)`` or ``CALLTRACE_NO_BULK=1`` turn it
 Per chunk (docs/performance.md, "The bulk lane"):
 
 1. :class:`~calltrace.decode.bulk.BulkCapture` cuts the chunk into a batch of records and
-   :func:`~calltrace.decode.bulk.classify_udp` finds the plain UDP-over-IPv4 frames;
+   :func:`~calltrace.decode.bulk.classify_udp` finds the plain UDP frames (IPv4, and IPv6
+   without extension headers: decode/bulk6.py);
 2. plain datagrams whose first byte is 0x80-0xBF (RTP/RTCP version 2, never SIP: a SIP
    start line begins with a letter) and empty datagrams need no Python step: they are
    media rows, or nothing;
 3. every other record goes, in capture order, the per-record way: plain UDP as a
    :class:`~calltrace.model.Packet` straight to SIP detection (no frame decoding), the rest
-   through the frame decoder (TCP, IPv6, fragments, tunnels, errors...);
+   through the frame decoder (TCP, IPv6 extension headers, fragments, tunnels, errors...);
 4. media rows wait, and are handed to :meth:`BulkMediaTracker.observe_columns` in one go
    when the batch ends, or earlier, just before anything that depends on them: an SDP
    expectation for an endpoint they use, a datagram for the scalar media path, an error
@@ -27,7 +28,6 @@ so that fragments expire (and are reported) at the same frame as on the per-reco
 
 from __future__ import annotations
 
-import ipaddress
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,7 +36,6 @@ import numpy.typing as npt
 
 from calltrace.decode._construct import make_packet
 from calltrace.decode.bulk import BulkCapture, RecordBatch, UdpColumns, classify_udp
-from calltrace.decode.ip import addr4
 from calltrace.model import CaptureInfo
 from calltrace.trace.media_bulk import BulkMediaTracker, MediaRows
 
@@ -97,7 +96,6 @@ class BulkLane:
         self.media = BulkMediaTracker(heuristic=analyzer.media.heuristic)
         self.capture = BulkCapture()
         self._now: _Batch | None = None
-        self._names: dict[int, str] = {}
 
     def begin_file(self) -> None:
         self.capture = BulkCapture()
@@ -139,7 +137,7 @@ class BulkLane:
         if result.first_ts is None:
             result.first_ts = float(batch.ts[0])
         result.last_ts = float(batch.ts[-1])
-        cols = classify_udp(batch)
+        cols = classify_udp(batch, self.media.addresses)
         first = cols.first
         rtp_like = cols.plain & (first >= 0x80) & (first <= 0xBF)
         simple = rtp_like | (cols.plain & (cols.length == 0))
@@ -196,26 +194,19 @@ class BulkLane:
     def _datagram(self, data: bytes, got: tuple[int, float, int, int, int, int, int, int]) -> None:
         """A plain UDP datagram straight to SIP detection: no frame decoding needed."""
         number, ts, src, sport, dst, dport, at, size = got
-        names = self._names
+        names = self.media._names
+        name = self.media.name
         packet = make_packet(
             number,
             ts,
-            names.get(src) or self._name(src),
+            names.get(src) or name(src),
             sport,
-            names.get(dst) or self._name(dst),
+            names.get(dst) or name(dst),
             dport,
             "udp",
             data[at : at + size],
         )
         self.analyzer._payload(packet)
-
-    def _name(self, ip: int) -> str:
-        name = self._names.get(ip)
-        if name is None:
-            if len(self._names) >= 65536:
-                self._names.clear()
-            name = self._names[ip] = addr4(ip.to_bytes(4, "big"))
-        return name
 
     # -- media rows ----------------------------------------------------------------------
 
@@ -258,10 +249,9 @@ class BulkLane:
         ]
         if len(rows) == 0:
             return  # no media row waiting (a SIP-only stretch): nothing to check
-        try:
-            addr = int(ipaddress.IPv4Address(ip))
-        except ValueError:
-            return  # not IPv4: no media row can be at that address
+        addr = self.media.addresses.lookup(ip)
+        if addr is None:
+            return  # an IPv6 address no column holds yet (or no address): no row uses it
         cols = now.cols
         ports = (port, port + 1, port if rtcp_port is None else rtcp_port)
 

@@ -10,6 +10,7 @@ import pytest
 
 from calltrace.decode import bulk
 from calltrace.decode.bulk import BulkCapture, RecordBatch, classify_udp, walk_pure
+from calltrace.decode.bulk6 import V6_BASE, Addresses
 from calltrace.decode.frames import FrameDecoder
 from calltrace.decode.pcap import MAX_RECORD, CaptureReader
 from calltrace.errors import DecodeError
@@ -17,6 +18,8 @@ from calltrace.model import CaptureInfo, CaptureRecord, Packet
 from tests.decode._build import (
     epb,
     eth,
+    ext_frag,
+    ext_opts,
     idb,
     ipv4,
     ipv6,
@@ -221,3 +224,67 @@ def test_windows_pad_past_the_end() -> None:
     data = np.arange(10, dtype=np.uint8)
     got = bulk.windows(data, np.array([0, 6, 9]), 4)
     assert got.tolist() == [[0, 1, 2, 3], [6, 7, 8, 9], [9, 0, 0, 0]]
+
+
+def v6_jumbo(payload: bytes) -> bytes:
+    """An IPv6 header whose payload length says 0 (a jumbogram, RFC 2675)."""
+    frame = ipv6(payload)
+    return frame[:4] + b"\x00\x00" + frame[6:]
+
+
+V6_FRAMES = [
+    (1, eth(ipv6(udp(RTP, 4000, 5000)), ethertype=0x86DD)),
+    (1, eth(ipv6(udp(RTP, 4000, 5000)), ethertype=0x86DD, vlans=((0x8100, 7),))),
+    (113, sll(ipv6(udp(RTP, 1, 2)), proto=0x86DD)),
+    (276, sll2(ipv6(udp(RTP, 1, 2)), proto=0x86DD)),
+    (101, ipv6(udp(RTP, 1, 2))),
+    (229, ipv6(udp(RTP, 1, 2), src="::1", dst="fe80::1:2")),
+    (1, eth(ipv6(udp(b"", 1, 2)), ethertype=0x86DD)),  # an empty datagram
+    (1, eth(ipv6(udp(RTP, 1, 2)), ethertype=0x86DD) + bytes(6)),  # link-layer padding
+    (1, eth(ipv6(udp(RTP, 1, 2), nh=0, ext=ext_opts(17)), ethertype=0x86DD)),  # hop-by-hop
+    (1, eth(ipv6(udp(RTP, 1, 2), nh=44, ext=ext_frag(17, 0, False, 5)), ethertype=0x86DD)),
+    (1, eth(v6_jumbo(udp(RTP, 1, 2)), ethertype=0x86DD)),
+    (1, eth(ipv6(udp(RTP, 1, 2)), ethertype=0x86DD)[:70]),  # cut inside the payload
+    (1, eth(ipv6(udp(RTP, 1, 2, length=200)), ethertype=0x86DD)),  # UDP length beyond IP
+    (1, eth(ipv6(udp(RTP, 1, 2, length=4)), ethertype=0x86DD)),  # UDP length below 8
+    (1, eth(ipv6(tcp(RTP, 1, 2), nh=6), ethertype=0x86DD)),
+    (228, ipv6(udp(RTP, 1, 2))),  # an IPv4-only link
+    (0, null(ipv6(udp(RTP, 1, 2)), 24)),  # NULL: left to the decoder
+]
+
+
+def test_plain_udp_over_ipv6_is_what_the_frame_decoder_makes() -> None:
+    """IPv6 frames marked plain decode per record to that datagram, addresses included;
+    extension headers, jumbograms, bad lengths and cut frames are left to the decoder."""
+    book = Addresses()
+    batch = batch_of(V6_FRAMES)
+    cols = classify_udp(batch, book)
+    assert cols.plain.tolist() == [True] * 8 + [False] * 9
+    assert classify_udp(batch).plain.tolist() == [False] * len(V6_FRAMES)  # IPv4 only
+    for i, (link, frame) in enumerate(V6_FRAMES[:8]):
+        decoded = FrameDecoder().decode(
+            CaptureRecord(number=1, ts=0.0, interface=0, link_type=link, orig_len=0, data=frame)
+        )
+        at, size = int(cols.payload[i]), int(cols.length[i])
+        if size == 0:
+            assert decoded == []
+            continue
+        (packet,) = decoded
+        assert isinstance(packet, Packet) and batch.data[at : at + size] == packet.payload
+        assert (book.text(int(cols.src[i])), book.text(int(cols.dst[i]))) == (
+            packet.src_ip, packet.dst_ip)  # fmt: skip
+        assert (int(cols.sport[i]), int(cols.dport[i])) == (packet.src_port, packet.dst_port)
+
+
+def test_ipv6_address_ids() -> None:
+    """IPv6 ids start at 2**32 in order of first sight and are never reused; a full table
+    leaves new addresses to the per-record path (-1); text look-ups go both ways."""
+    book = Addresses(limit=2)
+    raw = np.zeros((3, 16), dtype=np.uint8)
+    raw[1, 15], raw[2, 15] = 1, 2
+    assert book.ids(raw[:2]).tolist() == [V6_BASE, V6_BASE + 1]
+    assert book.ids(raw[::-1]).tolist() == [-1, V6_BASE + 1, V6_BASE]
+    assert (book.text(V6_BASE + 1), book.text(0xC0000201)) == ("::1", "192.0.2.1")
+    assert (book.lookup("::1"), book.lookup("::2"), book.lookup("192.0.2.1")) == (
+        V6_BASE + 1, None, 0xC0000201)  # fmt: skip
+    assert book.lookup("not an address") is None

@@ -13,6 +13,7 @@ from calltrace.decode.rtp import looks_like_rtp, parse_rtp, parse_telephone_even
 from calltrace.errors import DecodeError
 from calltrace.model import Packet
 from calltrace.trace.media import MediaTracker
+from calltrace.trace.rtcpreports import RtcpReports
 
 SEED_RTP = (
     struct.pack("!BBHII", 0x90, 0x80 | 101, 7, 1234, 99)
@@ -26,6 +27,14 @@ SEED_RTCP = (
     + struct.pack("!BBHI", 0x81, 202, 2, 1)
     + bytes([1, 2])
     + b"ab"
+)
+
+SEED_XR = (
+    struct.pack("!BBHI", 0x80, 207, 11, 0x1111)
+    + struct.pack("!BBHQ", 4, 0, 2, 0xE1000000_40000000)  # RRTR (RFC 3611 §4.4)
+    + struct.pack("!BBHIII", 5, 0, 3, 7, 0x00014000, 0x8000)  # DLRR (§4.5), one item
+    + struct.pack("!BBHI", 6, 0, 2, 9)  # an undecoded block type
+    + struct.pack("!I", 0)
 )
 
 
@@ -59,10 +68,15 @@ def test_parse_rtp_decodes_or_raises(data: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.binary(max_size=120), mutate(SEED_RTCP)))
+@given(st.one_of(st.binary(max_size=120), mutate(SEED_RTCP), mutate(SEED_XR)))
 def test_parse_rtcp_decodes_or_raises(data: bytes) -> None:
     """parse_rtcp on any bytes returns packets or raises DecodeError, nothing else."""
     _decodes_or_raises(parse_rtcp, data)
+    with contextlib.suppress(DecodeError):
+        packets = parse_rtcp(data)
+        packet = Packet(number=1, ts=1.0, src_ip="10.0.0.1", src_port=1, dst_ip="10.0.0.2",
+                        dst_port=2, transport="udp", payload=data)  # fmt: skip
+        RtcpReports().records(packet, packets, None)  # rows from any block that decodes
 
 
 _packets = st.lists(

@@ -119,3 +119,33 @@ def test_rtcp_mux_classifier() -> None:
     assert is_rtcp(header(200, 0, b"\x00" * 24))
     assert not is_rtcp(bytes.fromhex("80000001000000a000000001"))
     assert not is_rtcp(b"\x80\xc8")
+
+
+def xr(sender: int, blocks: bytes) -> bytes:
+    return header(207, 0, struct.pack("!I", sender) + blocks)
+
+
+def test_xr_rrtr_and_dlrr_blocks() -> None:
+    """RFC 3611 §4.4 RRTR gives its 64-bit NTP time; §4.5 DLRR one item per 12 bytes."""
+    rrtr = struct.pack("!BBHQ", 4, 0, 2, 0xE1000000_40000000)
+    dlrr = struct.pack("!BBH", 5, 0, 6) + struct.pack("!III", 7, 0x00014000, 0x8000)
+    dlrr += struct.pack("!III", 8, 0, 0)
+    (packet,) = parse_rtcp(xr(0x1111, rrtr + dlrr))
+    first, second = packet.xr_blocks
+    assert (first.block_type, first.rrtr_ntp, first.dlrr) == (4, 0xE1000000_40000000, ())
+    assert second.rrtr_ntp is None
+    assert [(i.ssrc, i.lrr, i.dlrr) for i in second.dlrr] == [(7, 0x00014000, 0x8000), (8, 0, 0)]
+
+
+def test_xr_rrtr_and_dlrr_of_the_wrong_size_are_malformed() -> None:
+    """An RRTR that is not 2 words, or a DLRR that is not 3 words per item, is rejected."""
+    short_rrtr = struct.pack("!BBHI", 4, 0, 1, 5)
+    with pytest.raises(MalformedInput) as err:
+        parse_rtcp(xr(1, short_rrtr))
+    assert (err.value.layer, err.value.kind) == ("rtcp", "bad_rrtr")
+    odd_dlrr = struct.pack("!BBHII", 5, 0, 2, 7, 9)
+    with pytest.raises(MalformedInput) as err:
+        parse_rtcp(xr(1, odd_dlrr))
+    assert err.value.kind == "bad_dlrr"
+    (empty,) = parse_rtcp(xr(1, struct.pack("!BBH", 5, 0, 0)))  # no items: allowed
+    assert empty.xr_blocks[0].dlrr == ()

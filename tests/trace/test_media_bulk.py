@@ -185,6 +185,39 @@ def test_announced_media_errors_come_in_row_order() -> None:
     assert tracker.rtcp_packets == ref_tracker.rtcp_packets == 1
 
 
+def test_reinvite_codec_change_is_adopted_in_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-INVITE of the stream's call that adds a codec names the payload types that
+    appear after it (RFC 3264 §8) without sending the rows to the scalar path; another
+    call's announcement for the same endpoint does not take the stream over."""
+    first = audio(10)
+    second = [rtp(110 + i, 2600 + 320 * i, 200.0 + 20 * i, pt=96) for i in range(10)]
+    third = [rtp(120 + i, 6000 + 320 * i, 400.0 + 20 * i, pt=97) for i in range(5)]
+    packets = numbered(first + second + third)
+    announcements = [
+        ({0: "PCMU/8000"}, "c1"),
+        ({0: "PCMU/8000", 96: "opus/48000/2"}, "c1"),
+        ({97: "G722/8000"}, "c2"),
+    ]
+    ref_tracker, tracker = MediaTracker(), BulkMediaTracker()
+
+    def row_by_row(packet: Packet) -> None:
+        raise AssertionError(f"frame {packet.number} left the columns path")
+
+    monkeypatch.setattr(tracker, "observe", row_by_row)
+    cuts = [(0, 10), (10, 20), (20, 25)]
+    for (lo, hi), (rtpmap, call) in zip(cuts, announcements, strict=True):
+        for t in (ref_tracker, tracker):
+            t.expect("10.0.0.1", 4000, rtpmap, call_id=call)  # both parties announced:
+            t.expect("10.0.0.2", 5000, rtpmap, call_id=call)  # nothing to latch
+        for p in packets[lo:hi]:
+            ref_tracker.observe(p)
+        tracker.observe_columns(rows_of(packets[lo:hi]))
+    (stream,) = tracker.close()
+    assert_same([stream], ref_tracker.close())
+    assert stream.payload_names == ("g711U", "opus", "RTPType-97")
+    assert stream.call_id == "c1"
+
+
 def test_heuristic_leaves_well_known_ports_alone() -> None:
     """Without SDP, RTP-looking datagrams on DNS or SIP ports are not taken for RTP."""
     packets = [rtp(i, 160 * i, 20.0 * i, dst=("10.0.0.2", 53)) for i in range(5)]

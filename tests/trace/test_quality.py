@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 
+from calltrace.trace import quality
 from calltrace.trace.quality import (
     AdaptiveJitterBuffer,
     FixedJitterBuffer,
     codec_impairment,
     mos_from_r,
+    mos_from_r_wb,
     r_factor,
+    r_factor_wb,
     stream_quality,
 )
 
@@ -121,3 +126,38 @@ def test_stream_mos_uses_the_fixed_buffer_not_the_adaptive_one() -> None:
     assert s.adaptive_discards < s.jitter_discards
     assert s.effective_loss_pct == pytest.approx(80.0)
     assert (s.r_factor, s.mos) == stream_quality("PCMU/8000", 50, 0, 40)[1:]
+
+
+def test_g722_on_the_wideband_scale() -> None:
+    """G.107.1: G.722 (Ie,WB 14) without loss is R_WB = 129 - 14 = 115, and its MOS is
+    G.107 Annex B at R = 115 / 1.29 = 89.147: 1 + 3.1202 + 89.147*29.147*10.853*7e-6."""
+    loss, r, mos = stream_quality("G722/8000", 100, 0, 0)
+    assert (loss, r) == (0.0, 115.0)
+    rx = 115 / 1.29
+    assert mos == pytest.approx(1 + 0.035 * rx + rx * (rx - 60) * (100 - rx) * 7e-6)
+    assert mos == pytest.approx(4.3176, abs=1e-4)
+    assert mos_from_r_wb(129.0 * 1.01) == 4.5 and mos_from_r_wb(-3.0) == 1.0
+
+
+def test_wideband_ie_eff_uses_the_129_scale() -> None:
+    """2 % random loss on G.722 (Bpl 25.1): Ie,eff,WB = 14 + 115 * 2 / 27.1 = 22.487,
+    R_WB = 106.513; at 100 % loss 129 - 14 - 115 * 100 / 125.1 = 23.07."""
+    assert r_factor_wb(ie=14.0, bpl=25.1, loss_pct=2.0) == pytest.approx(129 - 14 - 230 / 27.1)
+    assert r_factor_wb(ie=14.0, bpl=25.1, loss_pct=100.0) == pytest.approx(23.0735, abs=1e-4)
+    opus, pcma = codec_impairment("opus/48000/2"), codec_impairment("PCMA/8000")
+    assert opus is not None and opus.wideband
+    assert pcma is not None and not pcma.wideband
+
+
+def test_wideband_delay_uses_the_narrowband_idd_scaled() -> None:
+    """Up to 100 ms no delay impairment; at 200 ms Idd (G.107: x = 1) times 1.29."""
+    assert r_factor_wb(ie=14.0, bpl=25.1, loss_pct=0.0, delay_ms=100.0) == 115.0
+    idd = 25.0 * (2 ** (1 / 6) - 3.0 * (1 + (1 / 3) ** 6) ** (1 / 6) + 2.0)
+    got = r_factor_wb(ie=14.0, bpl=25.1, loss_pct=0.0, delay_ms=200.0)
+    assert got == pytest.approx(115.0 - 1.29 * idd)
+
+
+def test_docstring_examples() -> None:
+    """The module's examples (G.711 at 93.2 / 4.41, G.722 at 115 / 4.318) run and hold."""
+    result = doctest.testmod(quality)
+    assert result.attempted >= 2 and result.failed == 0

@@ -7,13 +7,15 @@ those nothing needs an object: :class:`BulkCapture` cuts a chunk of a classic pc
 records with one short loop over the record headers (the only per-record Python, ~0.25 µs)
 and returns a :class:`RecordBatch` of columns over the chunk's bytes; :func:`classify_udp`
 then finds, with array gathers on a ``uint8`` view, every record that is plain
-UDP-over-IPv4 and where its payload lies.
+UDP-over-IPv4 (and, given an address table, plain UDP-over-IPv6: decode/bulk6.py) and
+where its payload lies.
 
 "Plain" is exactly what the per-record path would decode without any state or any error:
 Ethernet (none, one or two 802.1Q/802.1ad/QinQ tags), Linux SLL and SLL2, raw IP, BSD
 NULL/LOOP; an IPv4 header that parses (any IHL, total length within the capture, not 0),
 not a fragment, protocol UDP, a UDP length within the IP payload. Everything else (TCP,
-IPv6, fragments, tunnels, SNAP, MPLS, odd or truncated headers) is left to the per-record
+IPv6 not plain by decode/bulk6.py's rules, fragments, tunnels, SNAP, MPLS, odd or truncated
+headers) is left to the per-record
 path, which therefore keeps its errors and reassembly state untouched. pcapng files are
 read by :class:`CaptureReader` (its records are already objects) and batched the same way,
 so their UDP still skips the frame decoder.
@@ -34,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from calltrace.decode._construct import make_record
+from calltrace.decode.bulk6 import Addresses, fill_ipv6
 from calltrace.decode.pcap import _PCAP_MAGIC, MAX_RECORD, CaptureReader
 from calltrace.errors import DecodeError, MalformedInput, Truncated, Unsupported
 from calltrace.model import CaptureInfo, CaptureRecord
@@ -53,6 +56,8 @@ BATCH_BYTES: Final = 8 << 20
 #: Bytes of each frame read at once by :func:`classify_udp` (link + IPv4 with options +
 #: UDP header + the first payload byte fit; a frame needing more goes the per-record way).
 WINDOW: Final = 96
+_IPV4: Final = 0x0800
+_IPV6: Final = 0x86DD
 _VLAN: Final = (0x8100, 0x88A8, 0x9100)
 
 
@@ -236,7 +241,7 @@ class BulkCapture:
     def _pcap_batch(self, buf: bytes, at: I64) -> RecordBatch:
         n = len(at)
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        head = u8[at[:, None] + np.arange(16)].copy().view(self._endian + "u4").astype(np.int64)
+        head = windows(u8, at, 16).view(self._endian + "u4").astype(np.int64)  # one gather
         sec, frac, caplen, orig = head[:, 0], head[:, 1], head[:, 2], head[:, 3]
         number = np.arange(self._number + 1, self._number + 1 + n, dtype=np.int64)
         self._number += n
@@ -338,7 +343,8 @@ def windows(u8: U8, start: I64, width: int) -> U8:
 
 @dataclass(slots=True)
 class UdpColumns:
-    """Where :func:`classify_udp` found plain UDP over IPv4 (fields valid where ``plain``)."""
+    """Where :func:`classify_udp` found plain UDP (fields valid where ``plain``; addresses:
+    IPv4 as their 32-bit value, IPv6 as :class:`~calltrace.decode.bulk6.Addresses` ids)."""
 
     plain: B
     src: I64
@@ -350,8 +356,9 @@ class UdpColumns:
     first: I64  # first payload byte (-1 when empty)
 
 
-def classify_udp(batch: RecordBatch) -> UdpColumns:
-    """Find the plain UDP-over-IPv4 frames of ``batch`` and their fields, all at once.
+def classify_udp(batch: RecordBatch, v6: Addresses | None = None) -> UdpColumns:
+    """Find the plain UDP-over-IPv4 frames of ``batch`` and their fields, all at once;
+    with ``v6``, the plain UDP-over-IPv6 ones too (decode/bulk6.py; addresses as its ids).
 
     >>> import struct
     >>> ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 32, 1, 0, 64, 17, 0, bytes(4), bytes(4))
@@ -388,11 +395,14 @@ def classify_udp(batch: RecordBatch) -> UdpColumns:
         odd = rows[(ip[:, 0] >> 4 == 4) & ~plain]
         if len(odd):
             _fill_generic(out, odd, window[odd], start[odd], caplen[odd], off[odd])
+    if v6 is not None:
+        fill_ipv6(out, window, _link_offsets(window, link, _IPV6), start, caplen, v6)
     return out
 
 
-def _link_offsets(window: U8, link: I64) -> I64:
-    """Where the IPv4 header would start (-1: not IPv4 over a link type handled here)."""
+def _link_offsets(window: U8, link: I64, ethertype: int = _IPV4) -> I64:
+    """Where the IP header of ``ethertype`` would start (-1: not that IP version over a
+    link type handled here; IPv6 over NULL/LOOP goes the per-record way)."""
 
     def word(col: int) -> I64:
         out: I64 = window[:, col].astype(np.int64) << 8 | window[:, col + 1]
@@ -403,12 +413,15 @@ def _link_offsets(window: U8, link: I64) -> I64:
     e12, e16, e20 = word(12), word(16), word(20)
     tag1 = np.isin(e12, _VLAN)
     tag2 = tag1 & np.isin(e16, _VLAN)
-    off[eth & (e12 == 0x0800)] = 14
-    off[eth & tag1 & (e16 == 0x0800)] = 18
-    off[eth & tag2 & (e20 == 0x0800)] = 22
+    off[eth & (e12 == ethertype)] = 14
+    off[eth & tag1 & (e16 == ethertype)] = 18
+    off[eth & tag2 & (e20 == ethertype)] = 22
     if not eth.all():
-        off[(link == 113) & (word(14) == 0x0800)] = 16
-        off[(link == 276) & (word(0) == 0x0800)] = 20
+        off[(link == 113) & (word(14) == ethertype)] = 16
+        off[(link == 276) & (word(0) == ethertype)] = 20
+        if ethertype == _IPV6:
+            off[np.isin(link, (101, 12, 14, 229))] = 0  # raw: the version nibble decides
+            return off
         off[np.isin(link, (101, 12, 14, 228))] = 0
         b0, b3 = window[:, 0], window[:, 3]
         null_af = np.where(b0 > 0, b0, b3)

@@ -20,6 +20,7 @@ from typing import Final
 
 from calltrace.errors import MalformedInput, Truncated
 from calltrace.model import (
+    RtcpDlrrItem,
     RtcpPacket,
     RtcpReportBlock,
     RtcpSdesChunk,
@@ -27,7 +28,10 @@ from calltrace.model import (
     RtcpXrBlock,
 )
 
-__all__ = ["APP", "BYE", "RR", "SDES", "SR", "XR", "is_rtcp", "parse_rtcp"]
+__all__ = [
+    "APP", "BYE", "DLRR", "RR", "RRTR", "SDES", "SR", "VOIP_METRICS", "XR", "is_rtcp",
+    "parse_rtcp",
+]  # fmt: skip
 
 SR: Final = 200
 RR: Final = 201
@@ -40,6 +44,10 @@ _HEAD: Final = struct.Struct("!BBH")
 _SENDER: Final = struct.Struct("!IQIII")  # SSRC, NTP, RTP ts, packets, octets
 _BLOCK: Final = struct.Struct("!IB3sIIII")
 _VOIP: Final = struct.Struct("!IBBBBHHHHbbBBBBBBBBHHH")
+_DLRR: Final = struct.Struct("!III")  # SSRC, LRR, DLRR (RFC 3611 §4.5)
+RRTR: Final = 4
+DLRR: Final = 5
+VOIP_METRICS: Final = 7
 
 
 def _bad(detail: str, kind: str = "malformed") -> MalformedInput:
@@ -194,7 +202,8 @@ def _bye(common: partial[RtcpPacket], body: bytes, count: int) -> RtcpPacket:
 
 
 def _xr(data: bytes) -> tuple[RtcpXrBlock, ...]:
-    """RFC 3611 §3 report blocks: BT, type-specific, length in words; type 7 decoded (§4.7)."""
+    """RFC 3611 §3 report blocks: BT, type-specific, length in words; types 4 (RRTR, §4.4),
+    5 (DLRR, §4.5) and 7 (VoIP metrics, §4.7) decoded, the others kept raw."""
     out = []
     pos = 0
     while pos < len(data):
@@ -205,14 +214,25 @@ def _xr(data: bytes) -> tuple[RtcpXrBlock, ...]:
         if end > len(data):
             raise _bad(f"XR block type {bt} runs past the packet", "truncated")
         block = data[pos + 4 : end]
-        metrics = None
-        if bt == 7:
+        common = partial(RtcpXrBlock, block_type=bt, type_specific=specific, data=block)
+        if bt == VOIP_METRICS:
             if len(block) < _VOIP.size:
                 raise _bad("XR VoIP metrics block cut short", "truncated")
-            metrics = _voip(block)
-        out.append(
-            RtcpXrBlock(block_type=bt, type_specific=specific, data=block, voip_metrics=metrics)
-        )
+            out.append(common(voip_metrics=_voip(block)))
+        elif bt == RRTR:
+            if len(block) != 8:  # §4.4: block length is 2 (words)
+                raise _bad(f"XR RRTR block of {len(block)} bytes, 8 expected", "bad_rrtr")
+            out.append(common(rrtr_ntp=int.from_bytes(block, "big")))
+        elif bt == DLRR:
+            if len(block) % _DLRR.size:  # §4.5: block length is 3 * number of sub-blocks
+                raise _bad(f"XR DLRR block of {len(block)} bytes, not 12 per item", "bad_dlrr")
+            items = (
+                RtcpDlrrItem(ssrc=ssrc, lrr=lrr, dlrr=dlrr)
+                for ssrc, lrr, dlrr in _DLRR.iter_unpack(block)
+            )
+            out.append(common(dlrr=tuple(items)))
+        else:
+            out.append(common())
         pos = end
     return tuple(out)
 

@@ -30,6 +30,8 @@ corpus capture.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -38,7 +40,7 @@ import numpy.typing as npt
 
 from calltrace.decode._construct import make_packet
 from calltrace.decode.bulk import windows
-from calltrace.decode.ip import addr4
+from calltrace.decode.bulk6 import Addresses, host_pairs
 from calltrace.decode.rtp import parse_telephone_event
 from calltrace.errors import DecodeError
 from calltrace.model import Packet, RtpPacket, RtpStream
@@ -60,19 +62,26 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 U8 = npt.NDArray[np.uint8]
 _Cols = tuple[F64, I64, I64, I64, I64, B, I64]  # ts, number, seq, rts, pt, marker, event
+# A stream's rows are kept as one (rows, 7) int64 matrix per piece, the columns of _Cols
+# in that order (ts as its float64 bits): one slice per stream and segment, one
+# concatenation per stream when it is read, instead of seven of each.
+_Part = npt.NDArray[np.int64]
 
 _IGNORE, _RTP, _MUX, _RTCP, _HEURISTIC = range(5)
 MAX_ROUTES: Final = 65536
+_ADDR_MASK: Final = (1 << 48) - 1
 
 
 @dataclass(slots=True)
 class MediaRows:
-    """UDP datagrams over IPv4 as columns; ``data[payload[i] : payload[i] + length[i]]``."""
+    """UDP datagrams as columns; ``data[payload[i] : payload[i] + length[i]]``. Addresses
+    are integers: IPv4 its 32-bit value, IPv6 an id of the tracker's ``addresses``
+    (decode/bulk6.py)."""
 
     data: U8
     ts: F64
     number: I64
-    src: I64  # IPv4 address as an integer
+    src: I64
     sport: I64
     dst: I64
     dport: I64
@@ -82,28 +91,19 @@ class MediaRows:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def packet(self, i: int, names: dict[int, str]) -> Packet:
+    def packet(self, i: int, name: Callable[[int], str]) -> Packet:
         """Row ``i`` as the per-packet path's :class:`Packet`."""
         at = int(self.payload[i])
         return make_packet(
             int(self.number[i]),
             float(self.ts[i]),
-            _name(names, int(self.src[i])),
+            name(int(self.src[i])),
             int(self.sport[i]),
-            _name(names, int(self.dst[i])),
+            name(int(self.dst[i])),
             int(self.dport[i]),
             "udp",
             self.data[at : at + int(self.length[i])].tobytes(),
         )
-
-
-def _name(names: dict[int, str], ip: int) -> str:
-    name = names.get(ip)
-    if name is None:
-        if len(names) >= MAX_ROUTES:
-            names.clear()
-        name = names[ip] = addr4(ip.to_bytes(4, "big"))
-    return name
 
 
 class StreamColumns(StreamStats):
@@ -112,14 +112,18 @@ class StreamColumns(StreamStats):
     def __init__(self, key: _Key, exp: Expectation | None) -> None:
         super().__init__(key, exp)
         self.rows = 0
-        self.exp_row: int | None = 0 if exp is not None else None
+        # (first row, expectation) each time the stream adopted one (RFC 3264 §8: a
+        # re-INVITE of its call); a payload type is named by the one in force where it
+        # first appears, as StreamStats names it when it first sees it
+        self.exps: list[tuple[int, Expectation]] = [(0, exp)] if exp is not None else []
         self.origin = 0.0
-        self._parts: list[_Cols] = []
+        self._parts: list[_Part] = []
+        self._cols: _Cols | None = None
         self._single: list[tuple[float, int, int, int, int, bool, int]] = []
 
     def _start(self, origin: float, ts: float, number: int, count: int) -> None:
-        if self.exp is not None and self.exp_row is None:
-            self.exp_row = self.rows  # payload names from here on may use the SDP
+        if self.exp is not None and (not self.exps or self.exps[-1][1] is not self.exp):
+            self.exps.append((self.rows, self.exp))  # payload names from here on use it
         if self.rows == 0:
             self.origin, self.first_ts, self.first_number = origin, ts, number
         self.rows += count
@@ -144,48 +148,50 @@ class StreamColumns(StreamStats):
         )
         self.last_ts, self.last_number = packet.ts, packet.number
 
-    def add_columns(self, cols: _Cols, origin: float, ends: tuple[float, int, float, int]) -> None:
-        """Rows of this stream, in arrival order; ``ends`` holds the first and last rows'
-        arrival and packet number (the caller has them for every stream at once)."""
+    def add_columns(self, part: _Part, origin: float, ends: tuple[float, int, float, int]) -> None:
+        """Rows of this stream, in arrival order, packed (``_Part``); ``ends`` holds the
+        first and last rows' arrival and packet number (the caller has them for every
+        stream at once)."""
         if self._single:
             self._settle()
         first_ts, first_number, self.last_ts, self.last_number = ends
-        self._start(origin, first_ts, first_number, len(cols[0]))
-        self._parts.append(cols)
+        self._start(origin, first_ts, first_number, len(part))
+        self._parts.append(part)
+        self._cols = None
 
     def _settle(self) -> None:
         if not self._single:
             return
-        ts, number, seq, rts, pt, marker, event = zip(*self._single, strict=True)
-        self._parts.append(
-            (
-                np.array(ts, dtype=np.float64),
-                np.array(number, dtype=np.int64),
-                np.array(seq, dtype=np.int64),
-                np.array(rts, dtype=np.int64),
-                np.array(pt, dtype=np.int64),
-                np.array(marker, dtype=bool),
-                np.array(event, dtype=np.int64),
-            )
-        )
+        part = np.array(self._single, dtype=np.float64)  # exact: every field is below 2**53
+        packed = part.astype(np.int64)
+        packed[:, 0] = part[:, 0].view(np.int64)
+        self._parts.append(packed)
         self._single = []
+        self._cols = None
 
     def columns(self) -> _Cols:
         """Every row so far, joined once (later reads reuse the join)."""
         self._settle()
-        if len(self._parts) > 1:
-            joined = tuple(np.concatenate(col) for col in zip(*self._parts, strict=True))
-            self._parts = [joined]  # type: ignore[list-item]
-        return self._parts[0]
+        if self._cols is None:
+            if len(self._parts) > 1:
+                self._parts = [np.concatenate(self._parts)]
+            rows = self._parts[0].T.copy()  # one contiguous row per column
+            self._cols = (
+                rows[0].view(np.float64), rows[1], rows[2], rows[3], rows[4],
+                rows[5].astype(bool), rows[6],
+            )  # fmt: skip
+        return self._cols
 
     def result(self) -> RtpStream:
         """tshark's figures from the columns (trace/media_vec.py), then the scalar result()."""
         ts, number, seq, rts, pt, marker, event = self.columns()
         self.payloads = {}
         uniq, first = np.unique(pt, return_index=True)
+        starts = [row for row, _ in self.exps]
         for at in np.argsort(first, kind="stable").tolist():
-            use_exp = self.exp_row is not None and int(first[at]) >= self.exp_row
-            self.payloads[int(uniq[at])] = _Payload(int(uniq[at]), self.exp if use_exp else None)
+            which_exp = bisect_right(starts, int(first[at])) - 1
+            exp = self.exps[which_exp][1] if which_exp >= 0 else None
+            self.payloads[int(uniq[at])] = _Payload(int(uniq[at]), exp)
         which = np.searchsorted(uniq, pt)
         infos = [self.payloads[int(p)] for p in uniq.tolist()]
         clock = np.array([i.clock for i in infos], dtype=np.int64)[which]
@@ -224,6 +230,10 @@ class _Route:
     kind: int
     exp: Expectation | None
     four: tuple[str, int, str, int]
+    # RTP here would make observe latch the source (announced destination, source no SDP
+    # named); fixed like the rest: every change to the expectations drops the routes of
+    # the endpoints it touches
+    latch: bool = False
 
 
 class _Header:
@@ -235,27 +245,25 @@ class _Header:
     """
 
     def __init__(self, data: U8, at: I64, size: I64) -> None:
-        win = windows(data, at, 16).astype(np.int64)
-        win[np.arange(16)[None, :] >= size[:, None]] = 0  # bytes past the datagram
-        b0, b1 = win[:, 0], win[:, 1]
+        win = np.ascontiguousarray(windows(data, at, 16))
+        short = np.flatnonzero(size < 16)
+        if len(short):  # bytes past the datagram read as 0
+            win[short] *= np.arange(16, dtype=np.int64)[None, :] < size[short, None]
+        words = win.view(">u4").astype(np.int64)  # big-endian 32-bit words 0-3
+        b0, b1 = win[:, 0].astype(np.int64), win[:, 1].astype(np.int64)
         self.rtcp: B = (size >= 8) & (b0 >> 6 == 2) & (b1 >= 192) & (b1 <= 223)
         self.pt: I64 = b1 & 0x7F
         self.marker: B = b1 >= 128
-        self.seq: I64 = win[:, 2] * 256 + win[:, 3]
-        self.rts: I64 = _be32(win, 4)
-        self.ssrc: I64 = _be32(win, 8)
+        self.seq: I64 = words[:, 0] & 0xFFFF
+        self.rts: I64 = words[:, 1]
+        self.ssrc: I64 = words[:, 2]
         ok = (size >= 12) & (b0 >> 6 == 2)
-        self.event: I64 = np.where(size >= 16, _be32(win, 12), -1)
+        self.event: I64 = np.where(size >= 16, words[:, 3], -1)
         odd = np.flatnonzero(ok & ((b0 & 0x3F) != 0))
         if len(odd):
             ok[odd], self.event[odd] = _odd(data, at[odd], size[odd], b0[odd])
         self.clean: B = ok  # parse_rtp would succeed
         self.looks: B = ok & ~((self.pt >= 72) & (self.pt <= 76))  # looks_like_rtp
-
-
-def _be32(win: I64, col: int) -> I64:
-    out: I64 = (win[:, col] << 24) | (win[:, col + 1] << 16) | (win[:, col + 2] << 8)
-    return out | win[:, col + 3]
 
 
 def _odd(data: U8, at: I64, size: I64, b0: I64) -> tuple[B, I64]:
@@ -307,6 +315,7 @@ class BulkMediaTracker(MediaTracker):
         self._routes: dict[int, _Route] = {}
         self._by_end: dict[tuple[str, int], list[int]] = {}  # endpoint -> route keys
         self._names: dict[int, str] = {}
+        self.addresses = Addresses()  # IPv6 ids of the columns (the bulk lane's classifier)
 
     def expect(
         self, ip: str, port: int, *args: Any, rtcp_port: int | None = None, **kwargs: Any
@@ -373,16 +382,16 @@ class BulkMediaTracker(MediaTracker):
         self, rows: MediaRows, lo: int, hi: int, errors: list[tuple[int, float, DecodeError]]
     ) -> None:
         part = slice(lo, hi)
-        hosts = (rows.src[part].astype(np.uint64) << np.uint64(32)) | rows.dst[part].astype(
-            np.uint64
-        )
-        host_keys, host_of = np.unique(hosts, return_inverse=True)
+        host_src, host_dst, host_of = host_pairs(rows.src[part], rows.dst[part])
         ports = rows.sport[part] * 65536 + rows.dport[part]
         pairs, inverse = np.unique(host_of.astype(np.int64) << 32 | ports, return_inverse=True)
-        full = (host_keys[pairs >> 32].astype(object) << 32) | (pairs & 0xFFFFFFFF)
+        at = pairs >> 32
+        full = (host_src[at].astype(object) << 80) | (host_dst[at].astype(object) << 32)
+        full |= pairs & 0xFFFFFFFF
         known = self._routes.get
         routes = [known(k) or self._route(k) for k in full.tolist()]
         kind = np.array([r.kind for r in routes], dtype=np.int64)[inverse]
+        latch = np.array([r.latch for r in routes], dtype=bool)
         head = _Header(rows.data, rows.payload[part], rows.length[part])
         rtp_kind = (kind == _RTP) | ((kind == _MUX) & ~head.rtcp)
         bulk = (rtp_kind & head.clean) | ((kind == _HEURISTIC) & head.looks)
@@ -390,14 +399,12 @@ class BulkMediaTracker(MediaTracker):
         rtcp |= (kind == _HEURISTIC) & ~head.looks & head.rtcp
         single = np.flatnonzero(rtcp | (rtp_kind & ~head.clean))
         take = np.flatnonzero(bulk)
-        if len(take) and self._scalar_needed(
-            routes[int(r)] for r in np.unique(inverse[take]).tolist()
-        ):
+        if len(take) and self._scalar_needed(take, inverse, routes, latch):
             # these datagrams change the routing of later ones (a NAT latch makes the
-            # return direction media, a re-INVITE hands a stream a newer expectation,
-            # ZRTP/DTLS keying waits for its stream): row by row, as the per-record path
+            # return direction media, ZRTP/DTLS keying waits for its stream): row by
+            # row, as the per-record path
             for i in range(lo, hi):
-                packet = rows.packet(i, self._names)
+                packet = rows.packet(i, self.name)
                 err = self.observe(packet)
                 if err is not None:
                     errors.append((packet.number, packet.ts, err))
@@ -412,24 +419,16 @@ class BulkMediaTracker(MediaTracker):
         if len(errors) - start > 1:
             errors[start:] = sorted(errors[start:], key=lambda e: e[0])  # row order
 
-    def _scalar_needed(self, used: Any) -> bool:
-        """Whether the scalar tracker would do more for these routes' RTP than count it:
-        latch a return address (RTP to an announced endpoint from an unannounced source),
-        hand a stream a newer expectation of its call, or mark a stream's keying."""
-        for route in used:
-            four = route.four
-            if four in self._keying:
-                return True
-            exp = route.exp
-            if exp is None:
-                continue
-            if (four[0], four[1]) not in self._expect:
-                return True
-            ssrc = self._last_ssrc.get(four)
-            stats = self._streams.get((*four, ssrc)) if ssrc is not None else None
-            if (stats is not None and stats.exp is not exp
-                    and (stats.exp is None or stats.exp.call_id == exp.call_id)):  # fmt: skip
-                return True
+    def _scalar_needed(self, take: I64, inverse: I64, routes: list[_Route], latch: B) -> bool:
+        """Whether the scalar tracker would do more for the RTP rows ``take`` than count
+        them: latch a return address (``_Route.latch``) or mark a stream's keying. (A stream
+        adopting a newer expectation of its call is done here: :meth:`_streams_of`,
+        ``StreamColumns.exps``.)"""
+        used = inverse[take]
+        if latch[used].any():
+            return True
+        if self._keying:  # ZRTP/DTLS seen on a 4-tuple whose stream has not started
+            return any(routes[r].four in self._keying for r in np.unique(used).tolist())
         return False
 
     def _one(
@@ -441,7 +440,7 @@ class BulkMediaTracker(MediaTracker):
         errors: list[tuple[int, float, DecodeError]],
     ) -> None:
         """A row for the scalar methods: RTCP, or announced RTP that will not parse."""
-        packet = rows.packet(i, self._names)
+        packet = rows.packet(i, self.name)
         try:
             if rtcp:
                 self._observe_rtcp(packet, route.exp)
@@ -475,20 +474,20 @@ class BulkMediaTracker(MediaTracker):
         if len(self._streams) + count > self.max_streams:
             for i in take.tolist():  # near the bound: the scalar path evicts as it goes
                 route = routes[int(inverse[i])]
-                self._observe_rtp(rows.packet(lo + i, self._names), route.exp)
+                self._observe_rtp(rows.packet(lo + i, self.name), route.exp)
             return
         changes = self._ssrc_changes(pair, ssrc, order, bounds, routes)
         at = take[order] + lo
         sel = take[order]
-        cols: _Cols = (
-            rows.ts[at],
-            rows.number[at],
-            head.seq[sel],
-            head.rts[sel],
-            head.pt[sel],
-            head.marker[sel],
-            head.event[sel],
-        )
+        packed: _Part = np.empty((len(at), 7), dtype=np.int64)
+        packed[:, 0] = rows.ts[at].view(np.int64)
+        packed[:, 1] = rows.number[at]
+        packed[:, 2] = head.seq[sel]
+        packed[:, 3] = head.rts[sel]
+        packed[:, 4] = head.pt[sel]
+        packed[:, 5] = head.marker[sel]
+        packed[:, 6] = head.event[sel]
+        ts, number = rows.ts[at], packed[:, 1]
         origin = self._origin or 0.0
         starts = bounds[:-1]
         firsts = order[starts]  # each stream's first row (rows are in order within)
@@ -497,10 +496,10 @@ class BulkMediaTracker(MediaTracker):
         lasts = bounds[1:] - 1
         ends = list(
             zip(
-                cols[0][starts].tolist(),
-                cols[1][starts].tolist(),
-                cols[0][lasts].tolist(),
-                cols[1][lasts].tolist(),
+                ts[starts].tolist(),
+                number[starts].tolist(),
+                ts[lasts].tolist(),
+                number[lasts].tolist(),
                 strict=True,
             )
         )
@@ -513,14 +512,13 @@ class BulkMediaTracker(MediaTracker):
             if stats is None:
                 stats = streams[key] = StreamColumns(key, route.exp)
                 self._note_clock(
-                    ssrc_of[g], _Payload(int(cols[4][a]), route.exp).clock, int(cols[1][a])
+                    ssrc_of[g], _Payload(int(packed[a, 4]), route.exp).clock, int(number[a])
                 )
-            elif route.exp is not None and stats.exp is None:
-                stats.exp = route.exp
+            elif (route.exp is not None and stats.exp is not route.exp
+                  and (stats.exp is None or stats.exp.call_id == route.exp.call_id)):  # fmt: skip
+                stats.exp = route.exp  # as _observe_rtp (RFC 3264 §8); add_columns notes it
             stats.ssrc_changes += changes[g]
-            stats.add_columns(  # type: ignore[attr-defined]
-                tuple([col[a:b] for col in cols]), origin, ends[g]
-            )
+            stats.add_columns(packed[a:b], origin, ends[g])  # type: ignore[attr-defined]
         self.rtp_packets += len(take)
 
     def _ssrc_changes(
@@ -567,9 +565,20 @@ class BulkMediaTracker(MediaTracker):
             if prev is not None:
                 self._last_ssrc[four] = prev
 
+    def name(self, ip: int) -> str:
+        """The text of a column address (cached, bounded)."""
+        names = self._names
+        text = names.get(ip)
+        if text is None:
+            if len(names) >= MAX_ROUTES:
+                names.clear()
+            text = names[ip] = self.addresses.text(ip)
+        return text
+
     def _route(self, key: int) -> _Route:
-        """A new route for ``src << 64 | dst << 32 | sport << 16 | dport``."""
-        src, dst = _name(self._names, key >> 64), _name(self._names, (key >> 32) & 0xFFFFFFFF)
+        """A new route for ``src << 80 | dst << 32 | sport << 16 | dport`` (an address
+        column value is below 2**48: IPv4, or an IPv6 id from ``V6_BASE``)."""
+        src, dst = self.name(key >> 80), self.name((key >> 32) & _ADDR_MASK)
         sport, dport = (key >> 16) & 0xFFFF, key & 0xFFFF
         exp = self._expect.get((dst, dport)) or self._expect.get((src, sport))
         kind = _IGNORE
@@ -589,7 +598,8 @@ class BulkMediaTracker(MediaTracker):
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
             self._by_end.clear()
-        route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport))
+        latch = exp is not None and (src, sport) not in self._expect
+        route = self._routes[key] = _Route(kind, exp, (src, sport, dst, dport), latch)
         self._by_end.setdefault((src, sport), []).append(key)
         self._by_end.setdefault((dst, dport), []).append(key)
         return route

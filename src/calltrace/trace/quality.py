@@ -7,6 +7,12 @@ at its G.107 default (Table 2) and G.711 without loss, R = 93.2; :func:`mos_from
 G.107 Annex B mapping. Codec constants (Ie, Bpl) and their sources are in :data:`CODECS`
 and docs/media.md.
 
+Wideband codecs (G.722, Opus) are rated with the wideband E-model, ITU-T G.107.1, on its
+extended scale: Ro,WB = 129 (:data:`RO_WB`), R_WB = Ro,WB - Ie,eff,WB with Ie,WB values on
+that scale (:func:`r_factor_wb`), and the MOS by G.107.1 Annex A: R_WB / 1.29 into the
+G.107 Annex B curve (:func:`mos_from_r_wb`). Which constants are sourced and which are
+assumptions is said in :data:`CODECS` and docs/media.md.
+
 Effective loss is network loss plus packets a receiver's jitter buffer would discard for
 arriving after their playout time. :class:`FixedJitterBuffer` (50 ms, Wireshark's RTP
 player default) gives the figure CallTrace reports; :class:`AdaptiveJitterBuffer`
@@ -14,6 +20,8 @@ player default) gives the figure CallTrace reports; :class:`AdaptiveJitterBuffer
 
 >>> round(r_factor(ie=0.0, bpl=25.1, loss_pct=0.0), 1), round(mos_from_r(93.2), 2)
 (93.2, 4.41)
+>>> r_factor_wb(ie=14.0, bpl=25.1, loss_pct=0.0), round(mos_from_r_wb(115.0), 3)
+(115.0, 4.318)
 """
 
 from __future__ import annotations
@@ -24,23 +32,37 @@ from typing import Final
 
 __all__ = [
     "CODECS",
+    "RO_WB",
+    "WB_SCALE",
     "AdaptiveJitterBuffer",
     "CodecImpairment",
     "FixedJitterBuffer",
     "codec_impairment",
     "mos_from_r",
+    "mos_from_r_wb",
     "r_factor",
+    "r_factor_wb",
     "stream_quality",
 ]
+
+#: G.107.1: the wideband scale's basic signal-to-noise ratio Ro,WB (its R ends at 129).
+RO_WB: Final = 129.0
+#: G.107.1 Annex A: R_WB / 1.29 is the R put into the G.107 Annex B MOS curve.
+WB_SCALE: Final = 1.29
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodecImpairment:
-    """E-model constants of one codec: equipment impairment Ie and loss robustness Bpl."""
+    """E-model constants of one codec: equipment impairment Ie and loss robustness Bpl.
+
+    ``wideband``: ``ie`` is Ie,WB on G.107.1's scale (0-129) and the codec is rated with
+    :func:`r_factor_wb`; otherwise Ie on G.107's narrowband scale.
+    """
 
     ie: float
     bpl: float
     source: str
+    wideband: bool = False
 
 
 # Keys are upper-case encoding names as SDP/RFC 3551 write them. Sources and what stays an
@@ -57,11 +79,22 @@ CODECS: Final[dict[str, CodecImpairment]] = {
     # G.113 App. I: G.729A + VAD Ie 11, Bpl 19.0 (plain G.729: Ie 10). SDP names both
     # "G729"; deployed endpoints run Annex A, so its figures are used (an assumption).
     "G729": CodecImpairment(ie=11.0, bpl=19.0, source="ITU-T G.113 App. I, G.729A+VAD"),
-    # Wideband codecs are rated by G.107.1 on a 0-129 scale with Ie,wb values of G.113's
-    # wideband appendix, which we could not consult. This model is narrowband (G.107,
-    # R <= 93.2): assumption, a wideband codec with PLC is rated as G.711 with PLC.
-    "G722": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (NB scale)"),
-    "OPUS": CodecImpairment(ie=0.0, bpl=25.1, source="assumption: as G.711+PLC (NB scale)"),
+    # Wideband codecs, rated by G.107.1 on its 0-129 scale. G.722 at 64 kbit/s: Ie,WB 14,
+    # as Mitel's MiVoice MX-ONE planning guide ("Speech compression impairment", Table 2:
+    # G.722 64/56/48 kbit/s Ie,wb 14/18/24) gives it; the ITU text (G.113 Appendix IV)
+    # was not available to us. SDP's "G722" does not say the rate: 64 kbit/s (what
+    # phones send) is assumed. No Bpl for G.722 was found: assumption, 25.1 (G.711 with
+    # PLC). Opus: no published Ie,WB or Bpl (ITU-T has none on this scale): assumption,
+    # rated as G.722 at 64 kbit/s (its wideband modes are at least as good).
+    "G722": CodecImpairment(
+        ie=14.0,
+        bpl=25.1,
+        wideband=True,
+        source="Ie,WB: Mitel MX-ONE guide (G.722 64k); Bpl: assumption",
+    ),
+    "OPUS": CodecImpairment(
+        ie=14.0, bpl=25.1, wideband=True, source="assumption: as G.722 64 kbit/s (WB scale)"
+    ),
     # G.113 App. I: GSM full rate Ie 20; its Bpl is not in the table we recall: 10.0 is
     # GSM-EFR's, taken as an assumption.
     "GSM": CodecImpairment(ie=20.0, bpl=10.0, source="G.113 App. I Ie; Bpl assumed (EFR's)"),
@@ -130,16 +163,43 @@ def r_factor(
     )
     rle = 10.5 * (wepl + 7.0) * (tr + 1.0) ** -0.25
     idle = (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
-    idd = 0.0
-    if ta > 100.0:
-        x = _lg(ta / 100.0) / _lg(2.0)
-        idd = 25.0 * ((1 + x**6) ** (1 / 6) - 3.0 * (1 + (x / 3.0) ** 6) ** (1 / 6) + 2.0)
-    id_ = idte + idle + idd
+    id_ = idte + idle + _idd(ta)
     # §7.5 effective equipment impairment with random (BurstR=1) or bursty loss
     ppl = min(max(loss_pct, 0.0), 100.0)
     ie_eff = ie + (95.0 - ie) * ppl / (ppl / burst_r + bpl)
     r: float = ro - is_ - id_ - ie_eff + a
     return r
+
+
+def r_factor_wb(
+    *, ie: float, bpl: float, loss_pct: float, burst_r: float = 1.0, delay_ms: float = 0.0
+) -> float:
+    """G.107.1 wideband R: Ro,WB - Is,WB - Id,WB - Ie,eff,WB with Ie = Ie,WB.
+
+    Ie,eff,WB = Ie,WB + (Ro,WB - Ie,WB) * Ppl / (Ppl / BurstR + Bpl): G.107's form with
+    its 95 (about its Ro, the most loss can take away) taken as the wideband scale's 129
+    (our reading, an assumption). Is,WB = 0 (default terminals). Id,WB: 0 at the
+    stream figure's delay 0; for ``delay_ms`` > 0 the narrowband absolute-delay term Idd
+    times 1.29 (an assumption: the G.107.1 text was not available to us; echo terms are
+    not modelled).
+    """
+    ppl = min(max(loss_pct, 0.0), 100.0)
+    ie_eff = ie + (RO_WB - ie) * ppl / (ppl / burst_r + bpl)
+    return RO_WB - WB_SCALE * _idd(delay_ms) - ie_eff
+
+
+def _idd(ta: float) -> float:
+    """G.107 §7.4 Idd, the impairment of absolute delay Ta (0 up to 100 ms)."""
+    if ta <= 100.0:
+        return 0.0
+    x = _lg(ta / 100.0) / _lg(2.0)
+    idd: float = 25.0 * ((1 + x**6) ** (1 / 6) - 3.0 * (1 + (x / 3.0) ** 6) ** (1 / 6) + 2.0)
+    return idd
+
+
+def mos_from_r_wb(r_wb: float) -> float:
+    """G.107.1 Annex A: the wideband R divided by 1.29, then G.107 Annex B (:func:`mos_from_r`)."""
+    return mos_from_r(r_wb / WB_SCALE)
 
 
 def mos_from_r(r: float) -> float:
@@ -219,6 +279,9 @@ def stream_quality(
 ) -> tuple[float, float | None, float | None]:
     """(effective loss %, R, MOS) for a stream; R and MOS are None for unrated codecs.
 
+    R is on the codec's scale: G.107's (at most 93.2 here) for narrowband codecs,
+    G.107.1's (at most 129) for wideband ones; the MOS is on one scale (1-4.5) for both.
+
     Effective loss counts network losses (never below zero: duplicates do not make up for
     losses) plus jitter-buffer discards, over the packets expected.
     """
@@ -228,5 +291,8 @@ def stream_quality(
     imp = codec_impairment(codec)
     if imp is None:
         return loss_pct, None, None
+    if imp.wideband:
+        r = r_factor_wb(ie=imp.ie, bpl=imp.bpl, loss_pct=loss_pct, delay_ms=delay_ms)
+        return loss_pct, r, mos_from_r_wb(r)
     r = r_factor(ie=imp.ie, bpl=imp.bpl, loss_pct=loss_pct, delay_ms=delay_ms)
     return loss_pct, r, mos_from_r(r)

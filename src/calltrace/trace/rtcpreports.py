@@ -15,6 +15,14 @@ round trip between the capture point and the report's sender; it equals RFC 3550
 the capture is taken at the SR's sender (on a PBX or SBC), and is the far side's share of
 it elsewhere. A block whose SR was not seen, or that comes out negative, has no figure.
 
+Receivers that send no SR get their round trip from RTCP XR (RFC 3611 §4.4-4.5): the
+receiver sends a Receiver Reference Time block (RRTR, its NTP time), the sender answers
+with a DLRR sub-block naming that receiver, LRR (the middle 32 bits of the RRTR's NTP
+time) and DLRR (the delay since, 1/65536 s); RTT = A - LRR - DLRR at the receiver, the same
+rule as SR/RR. In capture time: RTT = t_DLRR - t_RRTR - DLRR, with the same meaning and
+limits as above. Rows: ``rrtr`` (the reference time alone, ``ntp_time``) and ``dlrr`` (one
+per sub-block: ``ssrc`` the receiver, ``lsr`` LRR, ``dlsr_ms`` DLRR, ``rtt_ms``).
+
 Jitter in ms uses the clock rate of the stream the block reports on, when the tracker has
 seen that SSRC's RTP with a known clock.
 
@@ -28,7 +36,7 @@ from collections.abc import Callable
 from typing import Final
 
 from calltrace.decode.rtcp import RR, SR, XR
-from calltrace.model import Packet, RtcpPacket, RtcpRecord, RtcpVoipMetrics
+from calltrace.model import Packet, RtcpPacket, RtcpRecord, RtcpVoipMetrics, RtcpXrBlock
 
 __all__ = ["NTP_UNIX_OFFSET", "RtcpReports", "voip_metrics"]
 
@@ -100,6 +108,7 @@ class RtcpReports:
     def __init__(self, max_senders: int = 65536) -> None:
         self.max_senders = max_senders
         self._sr_seen: OrderedDict[tuple[int, int], float] = OrderedDict()
+        self._rrtr_seen: OrderedDict[tuple[int, int], float] = OrderedDict()
 
     def records(
         self,
@@ -108,7 +117,8 @@ class RtcpReports:
         call_id: str | None,
         clock: Callable[[int], int | None] | None = None,
     ) -> list[RtcpRecord]:
-        """Rows for one datagram: per report block, an SR alone, or an XR VoIP block."""
+        """Rows for one datagram: per report block, an SR alone, per XR VoIP metrics block,
+        RRTR block and DLRR sub-block."""
         out: list[RtcpRecord] = []
         for rtcp in packets:
             if rtcp.ssrc is None:
@@ -116,12 +126,29 @@ class RtcpReports:
             if rtcp.packet_type in (SR, RR):
                 out.extend(self._reports(packet, rtcp, call_id, clock))
             elif rtcp.packet_type == XR:
-                out.extend(
-                    _record(packet, "xr", rtcp.ssrc, call_id, ssrc=b.voip_metrics.ssrc,
-                            xr=voip_metrics(b.voip_metrics))
-                    for b in rtcp.xr_blocks if b.voip_metrics is not None
-                )  # fmt: skip
+                for block in rtcp.xr_blocks:
+                    out.extend(self._xr(packet, rtcp.ssrc, block, call_id))
         return out
+
+    def _xr(
+        self, packet: Packet, sender: int, block: RtcpXrBlock, call_id: str | None
+    ) -> list[RtcpRecord]:
+        """Rows of one XR block: VoIP metrics, an RRTR (remembered), DLRR sub-blocks."""
+        if block.voip_metrics is not None:
+            m = block.voip_metrics
+            return [_record(packet, "xr", sender, call_id, ssrc=m.ssrc, xr=voip_metrics(m))]
+        if block.rrtr_ntp is not None:
+            middle = (block.rrtr_ntp >> 16) & 0xFFFFFFFF
+            _remember(self._rrtr_seen, self.max_senders, (sender, middle), packet.ts)
+            return [_record(packet, "rrtr", sender, call_id, ntp_time=ntp_to_unix(block.rrtr_ntp))]
+        return [
+            _record(
+                packet, "dlrr", sender, call_id, ssrc=item.ssrc, lsr=item.lrr,
+                dlsr_ms=item.dlrr * 1000.0 / 65536.0,
+                rtt_ms=_rtt(self._rrtr_seen, item.ssrc, item.lrr, item.dlrr, packet.ts),
+            )
+            for item in block.dlrr
+        ]  # fmt: skip
 
     def _reports(
         self,
@@ -134,7 +161,8 @@ class RtcpReports:
         kind = "sr" if rtcp.packet_type == SR else "rr"
         sender: dict[str, object] = {}
         if kind == "sr" and rtcp.ntp_timestamp is not None:
-            self._remember(rtcp.ssrc, (rtcp.ntp_timestamp >> 16) & 0xFFFFFFFF, packet.ts)
+            middle = (rtcp.ntp_timestamp >> 16) & 0xFFFFFFFF
+            _remember(self._sr_seen, self.max_senders, (rtcp.ssrc, middle), packet.ts)
             sender = {
                 "sender_packets": rtcp.sender_packets,
                 "sender_octets": rtcp.sender_octets,
@@ -153,26 +181,33 @@ class RtcpReports:
                     jitter=block.jitter,
                     jitter_ms=block.jitter * 1000.0 / rate if rate else None,
                     lsr=block.lsr, dlsr_ms=block.dlsr * 1000.0 / 65536.0,
-                    rtt_ms=self._rtt(block.ssrc, block.lsr, block.dlsr, packet.ts), **sender,
+                    rtt_ms=_rtt(self._sr_seen, block.ssrc, block.lsr, block.dlsr, packet.ts),
+                    **sender,
                 )
             )  # fmt: skip
         return out
 
-    def _remember(self, ssrc: int, middle: int, ts: float) -> None:
-        key = (ssrc, middle)
-        if key not in self._sr_seen and len(self._sr_seen) >= self.max_senders:
-            self._sr_seen.popitem(last=False)
-        self._sr_seen[key] = ts
 
-    def _rtt(self, ssrc: int, lsr: int, dlsr: int, ts: float) -> float | None:
-        """t_RR - t_SR - DLSR in ms (module docstring), None when it cannot be known."""
-        if not lsr:
-            return None  # RFC 3550 §6.4.1: LSR 0 means no SR received yet
-        sent = self._sr_seen.get((ssrc, lsr))
-        if sent is None:
-            return None
-        rtt = (ts - sent - dlsr / 65536.0) * 1000.0
-        return rtt if rtt >= 0.0 else None
+def _remember(
+    seen: OrderedDict[tuple[int, int], float], bound: int, key: tuple[int, int], ts: float
+) -> None:
+    """When the reference (an SR, an RRTR) ``key`` = (sender, NTP middle) passed."""
+    if key not in seen and len(seen) >= bound:
+        seen.popitem(last=False)
+    seen[key] = ts
+
+
+def _rtt(
+    seen: OrderedDict[tuple[int, int], float], ssrc: int, lsr: int, delay: int, ts: float
+) -> float | None:
+    """t_report - t_reference - delay in ms (module docstring), None when unknowable."""
+    if not lsr:
+        return None  # RFC 3550 §6.4.1, RFC 3611 §4.5: 0 means no reference received yet
+    sent = seen.get((ssrc, lsr))
+    if sent is None:
+        return None
+    rtt = (ts - sent - delay / 65536.0) * 1000.0
+    return rtt if rtt >= 0.0 else None
 
 
 def _record(
